@@ -1,0 +1,1 @@
+"""Analysis: datasets, clinical effectiveness, cost effectiveness and trial design."""
