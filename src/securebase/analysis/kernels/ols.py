@@ -1,0 +1,40 @@
+"""Batched ordinary least squares / ANCOVA with classical standard errors and t tests.
+
+``beta = (X'X)^-1 X'y`` solved by Cholesky on column-scaled normal equations (with one step of
+iterative refinement), ``s^2 = RSS / (n - p)``, ``se = sqrt(s^2 diag((X'X)^-1))``, ``t = beta / se`` on
+``n - p`` degrees of freedom: the same quantities as ``statsmodels.OLS(y, X).fit()`` and R's ``lm``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+from securebase.analysis.kernels.common import BatchFit, column_scale, prepare, sym_solve_inv
+
+
+def fit_ols(X: np.ndarray, y: np.ndarray, mask: np.ndarray | None = None) -> BatchFit:
+    """Fit B linear models at once; rows with ``mask`` False or a non-finite value are left out."""
+    X, y, mf = prepare(X, y, mask)
+    scale = column_scale(X, mf)
+    Xs = X / scale[:, None, :]
+    xtx = np.matmul(np.swapaxes(Xs, 1, 2), Xs)
+    xty = np.einsum("bnp,bn->bp", Xs, y)
+    beta_s, diag_s, ok = sym_solve_inv(xtx, xty)
+    n_obs = mf.sum(axis=1)
+    p = X.shape[2]
+    df = n_obs - p
+    resid = (y - np.einsum("bnp,bp->bn", Xs, np.nan_to_num(beta_s))) * mf
+    s2 = np.einsum("bn,bn->b", resid, resid) / np.where(df > 0, df, np.nan)
+    coef = beta_s / scale
+    se = np.sqrt(s2[:, None] * diag_s) / scale
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tstat = coef / se
+    pval = 2 * stats.t.sf(np.abs(tstat), df[:, None])
+    warnings: list[str] = []
+    if (~ok).any():
+        warnings.append(f"{int((~ok).sum())} dataset(s) had a singular design (collinear or constant column); "
+                        "their estimates are NaN")
+    if (df <= 0).any():
+        warnings.append(f"{int((df <= 0).sum())} dataset(s) had no residual degrees of freedom")
+    return BatchFit("ols", coef, se, tstat, pval, n_obs, ok & (df > 0), df, 1, tuple(warnings))
