@@ -1,0 +1,156 @@
+"""Costing: resource use x unit costs, by cost category and perspective, at one price year.
+
+``cost_i,c = sum_{rows of i, items in category c} quantity x unit_cost(item, price year) x discount``
+
+Unit costs are inflated with the user's index (``UnitCostTable.amount``). A resource-use row covers
+``[period_start_days, period_end_days]``; its cost is spread evenly over the period and discounted in
+annual steps beyond the first year (NICE PMG36, 3.5%). A perspective's cost is the sum of its categories
+(``nhs_pss`` = nhs + pss; ``public_sector`` adds children's social care and education).
+
+Intervention cost (:func:`intervention_costs`): per participant, attended sessions x session minutes / 60
+x therapist hourly cost, plus each therapist's supervision and training costs shared equally over the
+participants that therapist treated, plus materials (a micro-costing in the style of the PSSRU schema).
+Every check runs before any cost is computed, and a failure names the item, participant or year.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from securebase.analysis.economics.plan import EconomicsPlan, Perspective
+from securebase.analysis.economics.qaly import DAYS_PER_YEAR
+from securebase.analysis.schema import RESOURCE_USE_COLUMNS
+from securebase.errors import DataError
+from securebase.instruments.unit_costs import UnitCostTable
+
+
+def _discount_share(start: np.ndarray, end: np.ndarray, rate: float, free_days: float) -> np.ndarray:
+    """Mean discount factor over [start, end] for a cost spread evenly over the period (annual steps)."""
+    start = np.asarray(start, dtype=float)
+    end = np.maximum(np.asarray(end, dtype=float), start)
+    width = end - start
+    out = np.zeros_like(start)
+    # year 0: [0, free_days] undiscounted; year k >= 1: (free + (k-1)Y, free + kY] with factor (1+r)^-k
+    horizon = float(np.nanmax(end)) if end.size else 0.0
+    bounds = [(-np.inf, free_days, 1.0)]
+    k, lo = 1, free_days
+    while lo < horizon:
+        bounds.append((lo, lo + DAYS_PER_YEAR, (1 + rate) ** -k))
+        lo += DAYS_PER_YEAR
+        k += 1
+    for a, b, f in bounds:
+        overlap = np.clip(np.minimum(end, b) - np.maximum(start, a), 0, None)
+        out += np.where(width > 0, overlap / np.where(width > 0, width, 1), 0) * f
+    # zero-length periods take the factor of their single day
+    point = width == 0
+    if point.any():
+        t = start[point]
+        kk = np.where(t > free_days, np.floor((t - free_days) / DAYS_PER_YEAR) + 1, 0)
+        out[point] = (1 + rate) ** -kk
+    return out
+
+
+def check_resource_use(ru: pd.DataFrame, table: UnitCostTable, price_year: str) -> None:
+    """Validate a resource-use frame against schema.py and the unit-cost table; raise on the first problem."""
+    missing = [c for c in RESOURCE_USE_COLUMNS if c not in ru.columns]
+    if missing:
+        raise DataError(f"resource-use data lack column(s) {missing}; expected {list(RESOURCE_USE_COLUMNS)}")
+    known = set(table.keys())
+    for item in pd.unique(ru["item"]):
+        if item not in known:
+            who = ru.loc[ru["item"] == item, "participant_id"].iloc[0]
+            raise DataError(f"resource item '{item}' (first used by participant {who}) has no unit cost in the "
+                            f"unit-cost table; add '{item}' to the table or correct the item key")
+        table.inflation_factor(table.get(str(item)).price_year, price_year, item=str(item))
+    q = pd.to_numeric(ru["quantity"], errors="coerce")
+    neg = ru[q < 0]
+    if len(neg):
+        r = neg.iloc[0]
+        raise DataError(f"quantity of resource item '{r['item']}' must be >= 0 (got {r['quantity']!r}) for "
+                        f"participant {r['participant_id']}; correct the resource-use record")
+    bad = ru[pd.to_numeric(ru["period_end_days"], errors="coerce") < pd.to_numeric(ru["period_start_days"],
+                                                                                    errors="coerce")]
+    if len(bad):
+        r = bad.iloc[0]
+        raise DataError(f"period_end_days must be >= period_start_days (got {r['period_start_days']!r} to "
+                        f"{r['period_end_days']!r}) for item '{r['item']}', participant {r['participant_id']}")
+
+
+def cost_resource_use(ru: pd.DataFrame, table: UnitCostTable, plan: EconomicsPlan,
+                      participants: pd.Index | None = None) -> pd.DataFrame:
+    """Per-participant costs (rows) by category (columns), discounted, at ``plan.price_year``.
+
+    A participant with any missing quantity gets NaN in that item's category (missing, not zero).
+    Participants in ``participants`` with no rows get 0 in every category.
+    """
+    check_resource_use(ru, table, plan.price_year)
+    prices = {k: table.amount(k, plan.price_year) for k in pd.unique(ru["item"])}
+    cats = {it.key: it.category.value for it in table.items}
+    q = pd.to_numeric(ru["quantity"], errors="coerce").to_numpy(dtype=float)
+    disc = _discount_share(ru["period_start_days"].to_numpy(dtype=float), ru["period_end_days"].to_numpy(dtype=float),
+                           plan.discounting.costs, plan.discounting.undiscounted_days)
+    cost = q * ru["item"].map(prices).to_numpy(dtype=float) * disc
+    long = pd.DataFrame({"participant_id": ru["participant_id"].to_numpy(),
+                         "category": ru["item"].map(cats).to_numpy(), "cost": cost, "nan": np.isnan(cost)})
+    agg = long.groupby(["participant_id", "category"]).agg(cost=("cost", "sum"), nan=("nan", "any"))
+    agg.loc[agg["nan"], "cost"] = np.nan
+    wide = agg["cost"].unstack("category")
+    # a category a participant never used costs 0 (not missing)
+    seen = long.groupby(["participant_id", "category"]).size().unstack("category").notna()
+    wide = wide.where(seen, 0.0)
+    for c in plan.cost_categories:
+        if c.value not in wide.columns:
+            wide[c.value] = 0.0
+    wide = wide[[c.value for c in plan.cost_categories]]
+    if participants is not None:
+        wide = wide.reindex(participants)
+        wide.loc[~wide.index.isin(set(long["participant_id"])), :] = 0.0
+    wide.columns.name = None
+    return wide
+
+
+def intervention_costs(participants: pd.DataFrame, table: UnitCostTable, plan: EconomicsPlan,
+                       delivery_log: pd.DataFrame | None = None) -> pd.Series:
+    """Intervention cost per participant (0 in usual care), at ``plan.price_year``.
+
+    ``delivery_log`` (optional): one row per session with ``participant_id``, ``therapist``, ``attended``
+    (0/1) and optionally ``minutes``; without it ``sessions_attended`` and ``therapist`` of the participant
+    frame are used with the plan's minutes per session.
+    """
+    ic = plan.intervention_cost
+    rate = table.amount(ic.therapist_item, plan.price_year)
+    sup_rate = table.amount(ic.supervisor_item, plan.price_year)
+    treated = participants[participants["treat"] == 1]
+    if delivery_log is not None:
+        need = {"participant_id", "therapist", "attended"}
+        if not need <= set(delivery_log.columns):
+            raise DataError(f"the delivery log needs columns {sorted(need)} (got {list(delivery_log.columns)})")
+        log = delivery_log[delivery_log["attended"] == 1]
+        minutes = log["minutes"] if "minutes" in log.columns else pd.Series(ic.minutes_per_session, index=log.index)
+        if (minutes < 0).any():
+            raise DataError("session minutes in the delivery log must be >= 0")
+        hours = (minutes / 60).groupby(log["participant_id"]).sum()
+        therapist = delivery_log.groupby("participant_id")["therapist"].first()
+    else:
+        hours = treated.set_index("participant_id")["sessions_attended"].astype(float) * ic.minutes_per_session / 60
+        therapist = treated.set_index("participant_id")["therapist"]
+    ids = treated["participant_id"]
+    contact = hours.reindex(ids).fillna(0.0).to_numpy() * rate
+    fixed_per_therapist = (ic.supervision_hours_per_therapist * sup_rate
+                           + ic.training_hours_per_therapist * rate + ic.training_fee_per_therapist)
+    th = therapist.reindex(ids).fillna("__none__")
+    caseload = th.map(th.value_counts()).to_numpy(dtype=float)
+    shared = fixed_per_therapist / caseload
+    out = pd.Series(0.0, index=participants["participant_id"].to_numpy(), name="intervention")
+    out.loc[ids.to_numpy()] = contact + shared + ic.materials_per_participant
+    return out
+
+
+def perspective_totals(costs: pd.DataFrame, perspectives: tuple[Perspective, ...]) -> pd.DataFrame:
+    """Sum category columns into one total column per perspective (NaN if any category is NaN)."""
+    out = {}
+    for p in perspectives:
+        cols = [c.value for c in p.categories if c.value in costs.columns]
+        out[p.name] = costs[cols].sum(axis=1, skipna=False) if cols else pd.Series(0.0, index=costs.index)
+    return pd.DataFrame(out, index=costs.index)

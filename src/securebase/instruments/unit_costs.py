@@ -1,0 +1,159 @@
+"""Unit-cost tables: each cost with its source and price year, inflated to one price year.
+
+NICE reference case (NICE PMG36, 2022, sec. 4.4): unit costs come from national sources such as the PSSRU
+*Unit Costs of Health and Social Care* and the NHS *National Cost Collection*, each stored with its
+source and price year and inflated to a common price year with an index the analyst supplies
+(for example the PSSRU NHS Cost Inflation Index). Inflation:
+``amount_in_target_year = amount * index[target_year] / index[price_year]``.
+
+A table is loaded from YAML (see ``analysis/economics/builtin/unit_costs_example.yaml``)::
+
+    currency: GBP
+    price_index: {name: ..., source: ..., values: {"2013/14": 100.0, "2016/17": 104.2, ...}}
+    items:
+      - {key: foster_care_week, description: ..., unit: week, amount: 646, currency: GBP,
+         source: "PSSRU Unit Costs of Health and Social Care 2017", source_year: 2017,
+         price_year: "2016/17", category: childrens_social_care}
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from securebase.errors import DataError, ProtocolError
+
+PRICE_YEAR_RE = re.compile(r"^\d{4}/\d{2}$")
+
+
+class CostCategory(StrEnum):
+    """Who bears a cost; perspectives are unions of categories."""
+
+    nhs = "nhs"
+    pss = "pss"
+    childrens_social_care = "childrens_social_care"
+    education = "education"
+
+
+def check_price_year(v: str) -> str:
+    if not PRICE_YEAR_RE.match(v) or int(v[5:7]) != (int(v[:4]) + 1) % 100:
+        raise ValueError(f"a financial year like '2016/17' (got {v!r})")
+    return v
+
+
+class UnitCost(BaseModel):
+    """One unit cost: ``amount`` ``currency`` per ``unit`` at ``price_year`` prices, with its source."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="item key used in resource-use data")
+    description: str
+    unit: str
+    amount: float = Field(ge=0)
+    currency: str = "GBP"
+    source: str = Field(description="publication, e.g. 'PSSRU Unit Costs of Health and Social Care 2017'")
+    source_year: int
+    price_year: str
+    category: CostCategory
+    illustrative: bool = Field(False, description="true for example values not taken from the source")
+    note: str = ""
+
+    @field_validator("price_year")
+    @classmethod
+    def _price_year(cls, v: str) -> str:
+        return check_price_year(v)
+
+
+class PriceIndex(BaseModel):
+    """A price index supplied by the user: financial year -> index value."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    source: str = ""
+    illustrative: bool = False
+    values: dict[str, float]
+
+    @field_validator("values")
+    @classmethod
+    def _years(cls, v: dict[str, float]) -> dict[str, float]:
+        for year, val in v.items():
+            check_price_year(year)
+            if not val > 0:
+                raise ValueError(f"index values must be positive (got {val!r} for {year})")
+        return v
+
+
+class UnitCostTable(BaseModel):
+    """A set of unit costs with one currency and the price index used to inflate them."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    currency: str = "GBP"
+    price_index: PriceIndex
+    items: tuple[UnitCost, ...]
+
+    @model_validator(mode="after")
+    def _unique(self) -> UnitCostTable:
+        seen: set[str] = set()
+        for it in self.items:
+            if it.key in seen:
+                raise ValueError(f"unit-cost item key '{it.key}' appears twice; keys must be unique")
+            if it.currency != self.currency:
+                raise ValueError(f"unit-cost item '{it.key}' is in {it.currency}, the table in {self.currency}")
+            seen.add(it.key)
+        return self
+
+    def get(self, key: str) -> UnitCost:
+        for it in self.items:
+            if it.key == key:
+                return it
+        raise DataError(f"resource item '{key}' has no unit cost in the unit-cost table (known items: "
+                        f"{', '.join(sorted(self.keys()))}); add it to the table or correct the item key")
+
+    def keys(self) -> list[str]:
+        return [it.key for it in self.items]
+
+    def inflation_factor(self, from_year: str, to_year: str, item: str = "") -> float:
+        """``index[to_year] / index[from_year]``; names the item when a year has no index value."""
+        idx = self.price_index.values
+        for year in (from_year, to_year):
+            if year not in idx:
+                who = f"unit cost '{item}' (price year {from_year})" if item else f"price year {year}"
+                raise DataError(f"{who}: the price index '{self.price_index.name}' has no value for {year} "
+                                f"(it covers {', '.join(sorted(idx))}); add the index value for {year}")
+        return idx[to_year] / idx[from_year]
+
+    def amount(self, key: str, price_year: str) -> float:
+        """The unit cost of ``key`` inflated to ``price_year``."""
+        it = self.get(key)
+        return it.amount * self.inflation_factor(it.price_year, price_year, item=key)
+
+    def inflated(self, price_year: str) -> dict[str, float]:
+        return {it.key: self.amount(it.key, price_year) for it in self.items}
+
+
+def parse_unit_costs(data: dict[str, Any], file: str = "<unit costs>") -> UnitCostTable:
+    try:
+        return UnitCostTable.model_validate(data)
+    except ValidationError as err:
+        e = err.errors()[0]
+        loc = ".".join(str(p) for p in e["loc"])
+        raise ProtocolError(f"{e['msg']} (got {e.get('input')!r})", file=file, field=loc) from None
+
+
+def load_unit_costs(path: str | Path) -> UnitCostTable:
+    """Read a unit-cost table from YAML; errors name the file and the field."""
+    p = Path(path)
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as err:
+        raise ProtocolError(f"cannot read the unit-cost table: {err}", file=str(p)) from None
+    if not isinstance(data, dict):
+        raise ProtocolError("a unit-cost table must be a YAML mapping", file=str(p))
+    return parse_unit_costs(data, file=str(p))
