@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 
 from securebase.settings import Settings, get_settings
+from securebase.store import Store, open_store
 
 console = Console()
 err_console = Console(stderr=True)
@@ -12,3 +13,8 @@ err_console = Console(stderr=True)
 
 def settings() -> Settings:
     return get_settings()
+
+
+def store(url: str | None = None) -> Store:
+    """Open the store named by --db or SECUREBASE_DATABASE_URL."""
+    return open_store(url or get_settings().database_url)

@@ -1,0 +1,5 @@
+import sys
+
+from securebase.cli import main
+
+sys.exit(main())

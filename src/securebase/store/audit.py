@@ -1,0 +1,252 @@
+"""Hash-chained audit trail written automatically for every insert, update and delete.
+
+Each record's hash is ``sha256(canonical JSON of its fields + the previous record's hash)``, and
+``audit_head`` keeps the last sequence number and hash. :func:`verify_chain` recomputes the chain and
+names the first record where it breaks: an edited value changes that record's hash, a deleted record
+leaves a gap in the sequence, swapped records break the link to the previous hash, and a cut tail
+disagrees with the head.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import insert, inspect, select, text, update
+from sqlalchemy.orm import Session
+
+from securebase.errors import AuditChainBroken, ReasonRequired
+from securebase.store.tables import AuditHead, AuditRecord, Base
+
+GENESIS = "0" * 64
+REDACTED_COLUMNS = {"ciphertext", "password_hash", "token_hash"}
+PG_AUDIT_LOCK = 0x5EC0BA5E  # advisory lock key serialising writers of the chain on PostgreSQL
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return "sha256:" + hashlib.sha256(value).hexdigest()
+    return value
+
+
+def row_dict(obj: Base) -> dict[str, Any]:
+    out = {}
+    for col in obj.__table__.columns:
+        value = getattr(obj, col.key, None)
+        out[col.key] = "<redacted>" if col.key in REDACTED_COLUMNS and value is not None else _jsonable(value)
+    return out
+
+
+def canonical(data: dict[str, Any] | None) -> str | None:
+    if data is None:
+        return None
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
+
+
+def record_hash(fields: dict[str, Any], prev_hash: str) -> str:
+    payload = {
+        "seq": fields["seq"], "trial_id": fields["trial_id"], "at": _jsonable(fields["at"]),
+        "actor": fields["actor"], "action": fields["action"], "table_name": fields["table_name"],
+        "record_id": fields["record_id"], "participant_id": fields["participant_id"], "old": fields["old"],
+        "new": fields["new"], "reason": fields["reason"], "prev_hash": prev_hash,
+    }
+    return hashlib.sha256(canonical(payload).encode("utf-8")).hexdigest()  # type: ignore[union-attr]
+
+
+@dataclass
+class AuditContext:
+    """Who is writing and why; kept on the session while a unit of work is open."""
+
+    actor: str
+    reason: str | None = None
+    trial_id: str | None = None
+
+
+def _participant_label(session: Session, obj: Base) -> str | None:
+    from securebase.store.tables import Participant
+
+    if isinstance(obj, Participant):
+        return obj.participant_id
+    pk = getattr(obj, "participant_pk", None)
+    if pk is None:
+        return None
+    cache: dict[int, str] = session.info.setdefault("sb_pid_cache", {})
+    if pk not in cache:
+        found = session.connection().execute(
+            select(Participant.participant_id).where(Participant.id == pk)).scalar_one_or_none()
+        if found is not None:
+            cache[pk] = found
+    return cache.get(pk)
+
+
+def _changed_fields(obj: Base) -> tuple[dict[str, Any], dict[str, Any]]:
+    state = inspect(obj)
+    old, new = {}, {}
+    for attr in state.mapper.column_attrs:
+        hist = state.attrs[attr.key].history
+        if hist.has_changes():
+            before = hist.deleted[0] if hist.deleted else None
+            after = hist.added[0] if hist.added else None
+            if before == after:
+                continue
+            redact = attr.key in REDACTED_COLUMNS
+            old[attr.key] = "<redacted>" if redact else _jsonable(before)
+            new[attr.key] = "<redacted>" if redact else _jsonable(after)
+    return old, new
+
+
+def _is_audited(obj: object) -> bool:
+    return isinstance(obj, Base) and getattr(type(obj), "__audited__", True)
+
+
+def check_reasons(session: Session) -> None:
+    """Before a flush: a change to or deletion of saved data needs a reason for change.
+
+    Rows inserted in the same unit of work are not yet saved data, so changing them needs no reason.
+    """
+    ctx: AuditContext | None = session.info.get("sb_audit")
+    if ctx is None or ctx.reason:
+        return
+    fresh: set[Any] = session.info.setdefault("sb_inserted", set())
+    for obj in list(session.dirty) + list(session.deleted):
+        if not _is_audited(obj) or inspect(obj).identity_key in fresh:
+            continue
+        deleting = obj in session.deleted
+        if deleting or _changed_fields(obj)[0]:
+            table = obj.__table__.name
+            what = "deleting" if deleting else "changing"
+            raise ReasonRequired(
+                f"{what} saved data in '{table}' (record {_pk(obj)}) needs a reason for change; "
+                "give one (for example: transcription error corrected against the paper form)")
+
+
+def remember_inserted(session: Session, flush_context: object) -> None:
+    fresh: set[Any] = session.info.setdefault("sb_inserted", set())
+    for obj in session.new:
+        key = inspect(obj).identity_key
+        if key is not None:
+            fresh.add(key)
+
+
+def _next_position(session: Session) -> tuple[int, str]:
+    cached = session.info.get("sb_audit_tail")
+    if cached is not None:
+        return cached
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_AUDIT_LOCK})
+    last = conn.execute(select(AuditRecord.seq, AuditRecord.hash).order_by(AuditRecord.seq.desc()).limit(1)).first()
+    tail = (last[0], last[1]) if last else (0, GENESIS)
+    session.info["sb_audit_tail"] = tail
+    return tail
+
+
+def write_audit(session: Session, *, action: str, table_name: str, record_id: str, trial_id: str | None,
+                participant_id: str | None, old: dict[str, Any] | None, new: dict[str, Any] | None,
+                reason: str | None = None, actor: str | None = None) -> int:
+    """Append one record to the chain (inside the caller's transaction). Returns its sequence number."""
+    ctx: AuditContext | None = session.info.get("sb_audit")
+    seq, prev = _next_position(session)
+    fields = {
+        "seq": seq + 1, "trial_id": trial_id, "at": datetime.now(UTC), "actor": actor or (ctx.actor if ctx else "system"),
+        "action": action, "table_name": table_name, "record_id": record_id, "participant_id": participant_id,
+        "old": canonical(old), "new": canonical(new), "reason": reason if reason is not None else (ctx.reason if ctx else None),
+    }
+    digest = record_hash(fields, prev)
+    conn = session.connection()
+    conn.execute(insert(AuditRecord).values(**fields, prev_hash=prev, hash=digest))
+    if seq == 0 and conn.execute(select(AuditHead.id)).first() is None:
+        conn.execute(insert(AuditHead).values(id=1, seq=seq + 1, hash=digest))
+    else:
+        conn.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq + 1, hash=digest))
+    session.info["sb_audit_tail"] = (seq + 1, digest)
+    return seq + 1
+
+
+def audit_flush(session: Session, flush_context: object) -> None:
+    """After a flush (primary keys known, history intact): one audit record per changed row."""
+    for obj in list(session.new):
+        if _is_audited(obj):
+            write_audit(session, action="insert", table_name=obj.__table__.name, record_id=_pk(obj),
+                        trial_id=_trial(obj), participant_id=_participant_label(session, obj), old=None,
+                        new=row_dict(obj), reason=None)
+    for obj in list(session.dirty):
+        if _is_audited(obj) and obj not in session.deleted:
+            old, new = _changed_fields(obj)
+            if old or new:
+                write_audit(session, action="update", table_name=obj.__table__.name, record_id=_pk(obj),
+                            trial_id=_trial(obj), participant_id=_participant_label(session, obj), old=old, new=new)
+    for obj in list(session.deleted):
+        if _is_audited(obj):
+            write_audit(session, action="delete", table_name=obj.__table__.name, record_id=_pk(obj),
+                        trial_id=_trial(obj), participant_id=_participant_label(session, obj), old=row_dict(obj), new=None)
+
+
+def _pk(obj: Base) -> str:
+    ident = inspect(obj).identity
+    return ",".join(str(i) for i in ident) if ident else "?"
+
+
+def _trial(obj: Base) -> str | None:
+    from securebase.store.tables import Trial
+
+    if isinstance(obj, Trial):
+        return obj.id
+    return getattr(obj, "trial_id", None)
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    records: int
+    head_seq: int
+
+    def summary(self) -> str:
+        return f"audit chain intact: {self.records} records, head at {self.head_seq}"
+
+
+def verify_chain(session: Session, batch: int = 5000) -> VerifyResult:
+    """Recompute the chain; raise :class:`AuditChainBroken` naming the first bad record."""
+    prev_seq, prev_hash, count, last_seq = 0, GENESIS, 0, 0
+    after = 0
+    while True:
+        tbl = AuditRecord.__table__
+        rows = [SimpleNamespace(**m) for m in session.execute(
+            select(tbl).where(tbl.c.seq > after).order_by(tbl.c.seq).limit(batch)).mappings()]
+        if not rows:
+            break
+        for r in rows:
+            if r.seq != prev_seq + 1:
+                raise AuditChainBroken(
+                    f"audit record {prev_seq + 1} is missing (the record after {prev_seq} is {r.seq}): "
+                    "records were deleted; restore from a backup and investigate", seq=prev_seq + 1)
+            if r.prev_hash != prev_hash:
+                raise AuditChainBroken(
+                    f"audit record {r.seq} does not follow record {prev_seq} (its previous-hash link is wrong): "
+                    "records were reordered, replaced or deleted", seq=r.seq)
+            fields = {c: getattr(r, c) for c in ("seq", "trial_id", "at", "actor", "action", "table_name",
+                                                  "record_id", "participant_id", "old", "new", "reason")}
+            if record_hash(fields, r.prev_hash) != r.hash:
+                raise AuditChainBroken(
+                    f"audit record {r.seq} ({r.action} on {r.table_name} record {r.record_id}) was altered: "
+                    "its content no longer matches its hash", seq=r.seq)
+            prev_seq, prev_hash = r.seq, r.hash
+            count += 1
+        after = rows[-1].seq
+        last_seq = after
+    head_row = session.execute(select(AuditHead.seq, AuditHead.hash)).first()
+    head = SimpleNamespace(seq=head_row[0], hash=head_row[1]) if head_row else None
+    if head is None and count:
+        raise AuditChainBroken("the audit head record is missing", seq=None)
+    if head is not None and (head.seq != last_seq or head.hash != prev_hash):
+        raise AuditChainBroken(
+            f"the audit trail ends at record {last_seq} but the head says {head.seq}: "
+            f"records after {last_seq} were deleted", seq=last_seq + 1)
+    return VerifyResult(count, last_seq)

@@ -1,0 +1,62 @@
+"""The audit view of a participant, with allocation hidden from blinded roles."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from securebase.errors import NotFound, PermissionDenied
+from securebase.store.tables import AuditRecord, Participant, User, UserRole
+from securebase.trial.roles import Actor, Role
+
+#: Tables whose rows reveal allocation (directly or as intervention-only fields).
+ALLOCATION_TABLES = frozenset({"allocations", "randomisation_list", "unblinding_requests", "intervention_sessions"})
+ALLOCATION_FIELDS = frozenset({"arm", "therapist", "sessions_attended", "sessions_offered", "complier"})
+
+
+def actor_for(session: Session, username: str, trial_id: str) -> Actor:
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None or not user.active:
+        raise PermissionDenied(f"user '{username}' is unknown or inactive; ask a trial manager for access")
+    roles = session.execute(select(UserRole).where(UserRole.user_id == user.id, UserRole.trial_id == trial_id)).scalars().all()
+    if not roles:
+        raise PermissionDenied(f"user '{username}' has no role on trial '{trial_id}'; ask a trial manager for access")
+    sites: set[str] | None = set()
+    for r in roles:
+        if r.site_code is None:
+            sites = None
+            break
+        sites.add(r.site_code)  # type: ignore[union-attr]
+    return Actor(username, trial_id, frozenset(Role(r.role) for r in roles), frozenset(sites) if sites is not None else None)
+
+
+def redact_for(actor: Actor, table: str, payload: str | None) -> str | None:
+    """Hide allocation-revealing content from blinded roles."""
+    if payload is None or actor.can_see_allocation():
+        return payload
+    data: Any = json.loads(payload)
+    if isinstance(data, dict):
+        data = {k: ("<blinded>" if k in ALLOCATION_FIELDS else v) for k, v in data.items()}
+    return json.dumps(data, sort_keys=True)
+
+
+def participant_history(session: Session, participant_id: str, username: str) -> list[dict[str, Any]]:
+    p = session.execute(select(Participant).where(Participant.participant_id == participant_id)).scalar_one_or_none()
+    if p is None:
+        raise NotFound(f"participant '{participant_id}' not found; check the trial ID")
+    actor = actor_for(session, username, p.trial_id)
+    if not actor.can_reach_site(p.site_code):
+        raise NotFound(f"participant '{participant_id}' not found; check the trial ID")
+    rows = session.execute(select(AuditRecord).where(AuditRecord.participant_id == participant_id)
+                           .order_by(AuditRecord.seq)).scalars().all()
+    out = []
+    for r in rows:
+        if not actor.can_see_allocation() and r.table_name in ALLOCATION_TABLES:
+            continue
+        out.append({"seq": r.seq, "at": r.at.strftime("%Y-%m-%d %H:%M:%S"), "actor": r.actor, "action": r.action,
+                    "table": r.table_name, "record": r.record_id, "old": redact_for(actor, r.table_name, r.old),
+                    "new": redact_for(actor, r.table_name, r.new), "reason": r.reason})
+    return out
