@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from scipy import stats
@@ -153,12 +153,19 @@ class KappaResult:
 
 
 def weighted_kappa(rater1: Sequence[float], rater2: Sequence[float], *,
-                   categories: Sequence[float] | None = None, alpha: float = 0.05) -> KappaResult:
+                   categories: Sequence[float] | None = None, alpha: float = 0.05,
+                   variance: Literal["fleiss1969", "psych"] = "fleiss1969") -> KappaResult:
     """Quadratic-weighted Cohen's kappa for two raters.
 
     ``kappa_w = 1 - sum(v * p_obs) / sum(v * p_exp)`` with disagreement weights
     ``v_ij = (i - j)^2`` on the category index; categories default to the sorted values either rater
     used (as psych::cohen.kappa does); pass ``categories`` to fix the full scale.
+
+    ``variance="fleiss1969"`` uses the Fleiss, Cohen & Everitt (1969) large-sample variance, whose
+    marginal term is ``wbar_i. + wbar_.j`` with ``wbar_i. = sum_j p_.j w_ij`` and
+    ``wbar_.j = sum_i p_i. w_ij``. psych::cohen.kappa (checked with psych 2.x) uses
+    ``p_j. * sum_k w_jk`` for the second part, so its interval differs slightly;
+    ``variance="psych"`` reproduces psych's bounds for cross-checking.
     """
     a = np.asarray(rater1, dtype=float)
     b = np.asarray(rater2, dtype=float)
@@ -188,15 +195,16 @@ def weighted_kappa(rater1: Sequence[float], rater2: Sequence[float], *,
         raise DataError("expected agreement is 1 (no variation in ratings); kappa is undefined")
     kappa = (po - pe) / (1 - pe)
     wi = w @ col  # mean weight of row category i
-    wj = row @ w  # mean weight of column category j
+    wj = row @ w if variance == "fleiss1969" else row * w.sum(axis=1)
     term = (p * (w - (wi[:, None] + wj[None, :]) * (1 - kappa)) ** 2).sum()
     var = (term - (kappa - pe * (1 - kappa)) ** 2) / (n * (1 - pe) ** 2)
     se = float(np.sqrt(max(var, 0.0)))
     z = float(stats.norm.ppf(1 - alpha / 2))
+    lo, hi = max(-1.0, float(kappa - z * se)), min(1.0, float(kappa + z * se))
     warn: tuple[str, ...] = ()
     if n < 30:
         warn = (f"only {n} double-coded recordings; the kappa interval is a large-sample approximation",)
-    return KappaResult(kappa=float(kappa), se=se, lower=float(kappa - z * se), upper=float(kappa + z * se),
+    return KappaResult(kappa=float(kappa), se=se, lower=lo, upper=hi,
                        n=n, categories=tuple(float(c) for c in cats), alpha=alpha, warnings=warn)
 
 

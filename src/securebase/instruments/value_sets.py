@@ -126,14 +126,21 @@ def unregister_value_set(name: str) -> None:
     _REGISTERED.pop(name, None)
 
 
+_BUILTIN: dict[str, ValueSet] = {}
+
+
 def builtin_value_sets() -> dict[str, ValueSet]:
+    """The value sets shipped in ``builtin/value_sets`` (read once)."""
+    if _BUILTIN:
+        return dict(_BUILTIN)
     out: dict[str, ValueSet] = {}
     folder = resources.files("securebase.instruments") / "builtin" / "value_sets"
     for entry in sorted(folder.iterdir(), key=lambda p: p.name):
         if entry.name.endswith(".yaml"):
             vs = _parse_yaml(entry.read_text(encoding="utf-8"), entry.name)
             out[vs.name] = vs
-    return out
+    _BUILTIN.update(out)
+    return dict(out)
 
 
 def get_value_set(name: str) -> ValueSet:
