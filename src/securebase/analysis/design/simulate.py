@@ -33,8 +33,14 @@ def make_parameters(**overrides: Any) -> SimulationParameters:
         return SimulationParameters(**overrides)
     except ValidationError as exc:
         err = exc.errors()[0]
-        field = ".".join(str(x) for x in err.get("loc", ())) or "parameters"
-        raise FieldError(field, err.get("input"), err.get("msg", "a valid value"),
+        field = ".".join(str(x) for x in err.get("loc", ()))
+        if not field:  # a check across fields
+            raise FieldError("parameters", overrides, "consistent: " + str(err.get("msg", "")).removeprefix(
+                "Value error, "), "see docs/design.md for every simulator parameter") from None
+        msg = str(err.get("msg", "a valid value"))
+        for prefix in ("Input should be ", "Value error, "):
+            msg = msg.removeprefix(prefix)
+        raise FieldError(field, err.get("input"), msg,
                          "see docs/design.md for every simulator parameter") from None
 
 
