@@ -1,0 +1,172 @@
+"""Assemble the report from counts, frames and analysis results, and write HTML (and PDF).
+
+Two kinds: ``open`` (pooled; anyone on the trial may produce it) and ``closed`` (by arm; for the data
+monitoring committee, refused to blinded roles). The open report contains no by-arm number or figure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pandas as pd
+
+from securebase.errors import BlindingError
+from securebase.protocol import Protocol
+from securebase.report import figures
+from securebase.report.cheers import cheers_rows
+from securebase.report.consort import ConsortCounts
+from securebase.report.consort_svg import consort_svg
+from securebase.report.provenance import frame_hash, provenance
+from securebase.report.tables import baseline_table, fmt, fmt_p, pooled_outcomes
+from securebase.trial.roles import Actor
+
+OUTCOME_LABELS = (("sdq_total", "SDQ total difficulties (carer)"), ("rpq_total", "RPQ total"),
+                  ("kerns_mean", "Kerns security scale (mean)"), ("sensitivity", "Carer sensitivity (coded)"),
+                  ("utility", "Child utility (CHU9D)"), ("carer_utility", "Carer utility (EQ-5D-5L)"))
+
+
+class ReportKind(str, Enum):
+    open = "open"
+    closed = "closed"
+
+
+@dataclass
+class ReportData:
+    protocol: Protocol
+    participants: pd.DataFrame
+    visits: pd.DataFrame
+    consort: ConsortCounts
+    effects: list[dict[str, Any]] = field(default_factory=list)
+    subgroups: list[dict[str, Any]] = field(default_factory=list)
+    economics: Any = None
+    economics_plan: Any = None
+    themes: list[dict[str, Any]] = field(default_factory=list)
+    seeds: dict[str, Any] = field(default_factory=dict)
+    plans: dict[str, str] = field(default_factory=dict)
+
+
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(resources.files("securebase.report") / "templates")),
+                              autoescape=jinja2.select_autoescape(["html", "j2"]), undefined=jinja2.StrictUndefined)
+
+
+def _effects_table(effects: list[dict[str, Any]]) -> dict[str, Any]:
+    header = ["Outcome", "Analysis", "n (int / usual)", "Effect (intervention minus usual care)", "95% CI", "p",
+              "Adjusted p"]
+    rows = []
+    for e in effects:
+        rows.append([e["label"], e.get("model", ""), e.get("n", ""), f"{e.get('measure', '')} {fmt(e['estimate'])}".strip(),
+                     f"{fmt(e['ci_lower'])} to {fmt(e['ci_upper'])}", fmt_p(e.get("p_value")),
+                     fmt_p(e.get("p_adjusted")) if e.get("p_adjusted") is not None else "–"])
+    return {"header": header, "rows": rows}
+
+
+def _economics_parts(cea: Any) -> tuple[dict[str, Any] | None, list[str], dict[str, Any] | None, list[dict[str, str]]]:
+    if cea is None:
+        return None, [], None, []
+    header = ["Perspective", "Incremental cost (95% CI)", "Incremental QALYs (95% CI)", "ICER", "INMB at thresholds (95% CI)",
+              "P(cost-effective) at thresholds"]
+    rows, statements, figs = [], [], []
+    for p in cea.perspectives:
+        d = p.decision.to_dict()
+        inc_c, inc_e = d["incremental_cost"], d["incremental_qaly"]
+        inmb = "; ".join(f"£{t['wtp']:,.0f}: £{t['inmb']:,.0f} ({t['inmb_ci'][0]:,.0f} to {t['inmb_ci'][1]:,.0f})"
+                         for t in d["thresholds"])
+        pce = "; ".join(f"£{t['wtp']:,.0f}: {t['ceac_bootstrap']:.2f}" for t in d["thresholds"])
+        rows.append([p.label, f"£{inc_c['estimate']:,.0f} ({inc_c['ci'][0]:,.0f} to {inc_c['ci'][1]:,.0f})",
+                     f"{inc_e['estimate']:.3f} ({inc_e['ci'][0]:.3f} to {inc_e['ci'][1]:.3f})", d["icer_statement"], inmb, pce])
+        statements.append(f"{p.label}: {d['icer_statement']}")
+        for c in p.cost_per_outcome:
+            statements.append(f"{p.label}: {c['statement']}")
+        import tempfile
+
+        from securebase.analysis.economics.plots import plot_ceac, plot_evpi, plot_plane
+
+        with tempfile.TemporaryDirectory() as tmp:
+            for fn, what in ((plot_plane, "Cost-effectiveness plane"), (plot_ceac, "Cost-effectiveness acceptability curve"),
+                             (plot_evpi, "Expected value of perfect information")):
+                path = fn(p.decision, Path(tmp) / f"{what}.png", title=f"{what}: {p.label}")
+                figs.append({"src": figures.file_to_data_uri(path), "alt": f"{what}, {p.label}",
+                             "caption": f"{what}, {p.label} (intervention minus usual care)."})
+    cc = cea.cost_consequence
+    cc_table = {"header": [str(c) for c in cc.columns], "rows": [[fmt(v) if isinstance(v, float) else str(v) for v in r]
+                                                                 for r in cc.itertuples(index=False)]}
+    return {"header": header, "rows": rows}, statements, cc_table, figs
+
+
+def render_html(data: ReportData, kind: ReportKind, actor: Actor) -> str:
+    """Render the report HTML. A closed report for a blinded actor is refused."""
+    closed = kind == ReportKind.closed
+    if closed and not actor.can_see_allocation():
+        raise BlindingError("the closed (by-arm) report is for unblinded roles (the data monitoring committee, "
+                            "unblinded statistician); produce the open report instead: --kind open")
+    p = data.protocol
+    arm_labels = {a.id: a.name if len(a.name) < 40 else ("Intervention" if a.intervention else "Usual care") for a in p.arms}
+    part = data.participants
+    visits = data.visits
+    baseline = baseline_table(part if closed else part.drop(columns=["arm"], errors="ignore").assign(arm="all"),
+                              by_arm=closed, arm_labels=arm_labels)
+    outcome_figures = []
+    if "sdq_total" in visits.columns:
+        outcome_figures.append({"src": figures.trajectories(visits if closed else visits.assign(arm="all"), "sdq_total",
+                                                            "SDQ total difficulties (carer)", by_arm=closed, arm_labels=arm_labels),
+                                "alt": "Mean SDQ total difficulties over visits",
+                                "caption": "Mean SDQ total difficulties (95% CI) at each visit" + (" by arm." if closed else ", all participants.")})
+    if {"placement_end_time", "placement_end_event"} <= set(part.columns):
+        outcome_figures.append({"src": figures.cumulative_incidence(part if closed else part.assign(arm="all"), by_arm=closed,
+                                                                    arm_labels=arm_labels),
+                                "alt": "Cumulative incidence of unplanned placement ending",
+                                "caption": "Cumulative incidence (Aalen-Johansen) of unplanned placement ending"
+                                + (" by arm." if closed else ", all participants.")})
+    outcome_table, note = None, ""
+    econ_table, econ_statements, cc_table, econ_figs = None, [], None, []
+    econ_note = ""
+    if closed:
+        outcome_table = _effects_table(data.effects)
+        note = ("Effects are intervention minus usual care (ratios: intervention over usual care), adjusted for the "
+                "baseline value and the minimisation factors; adjusted p-values by the plan's multiplicity method.")
+        if data.subgroups:
+            outcome_figures.append({"src": figures.forest(data.subgroups, xlabel="Difference in SDQ total (intervention minus usual care)"),
+                                    "alt": "Forest plot of subgroup effects",
+                                    "caption": "Primary outcome by subgroup (95% CI); interaction p-values in the outcome table notes."})
+        econ_table, econ_statements, cc_table, econ_figs = _economics_parts(data.economics)
+    else:
+        outcome_table = pooled_outcomes(part, [o for o in OUTCOME_LABELS if f"{o[0]}_0" in part.columns])
+        note = "Pooled over both arms. Comparative results are in the closed report for the data monitoring committee."
+        econ_note = "Cost-effectiveness results are by arm and appear only in the closed report."
+    consort = consort_svg(data.consort, by_arm=closed, arm_labels=arm_labels)
+    prov = provenance(data_hash=frame_hash(part.drop(columns=[c for c in ("arm", "treat", "therapist") if c in part.columns and not closed]),
+                                           visits.drop(columns=[c for c in ("arm", "treat") if c in visits.columns and not closed])),
+                      seeds=data.seeds, plans=data.plans, trial=p.id, protocol_version=p.version)
+    sections = [{"id": i, "title": t} for i, t in (("consort", "CONSORT"), ("baseline", "Baseline"), ("outcomes", "Outcomes"),
+                                                   ("economics", "Cost effectiveness"), ("cheers", "CHEERS"),
+                                                   ("qualitative", "Qualitative"), ("provenance", "Provenance"))]
+    return _env().get_template("report.html.j2").render(
+        title=f"{p.short_title or p.id}: {'closed' if closed else 'open'} report", protocol=p, kind=kind.value,
+        sections=sections, consort=data.consort, consort_svg=consort, baseline=baseline, outcome_table=outcome_table,
+        outcome_note=note, outcome_figures=outcome_figures, economics_table=econ_table,
+        economics_direction="All differences are intervention minus usual care.", economics_statements=econ_statements,
+        cost_consequence=cc_table, economics_figures=econ_figs, economics_note=econ_note,
+        cheers=cheers_rows(data.economics_plan, p, closed=closed), themes=data.themes, provenance=prov,
+        actor=actor.username)
+
+
+def build_report(data: ReportData, kind: ReportKind | str, actor: Actor, out_dir: Path, *, pdf: bool = True,
+                 name: str = "report") -> dict[str, Path]:
+    """Write ``<name>.html`` (self-contained) and, when asked, ``<name>.pdf`` from the same HTML."""
+    kind = ReportKind(kind)
+    html = render_html(data, kind, actor)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    html_path = out_dir / f"{name}.html"
+    html_path.write_text(html, encoding="utf-8")
+    out = {"html": html_path}
+    if pdf:
+        from securebase.report.pdf import html_to_pdf
+
+        out["pdf"] = html_to_pdf(html_path, out_dir / f"{name}.pdf")
+    return out
