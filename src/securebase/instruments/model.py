@@ -197,7 +197,7 @@ with warnings.catch_warnings():
         version: str
         title: str
         label: str
-        construct: str
+        construct: str  # type: ignore[assignment]  # the domain word; shadows BaseModel.construct
         respondent: Respondent
         age_min: float | None = None
         age_max: float | None = None
