@@ -13,7 +13,8 @@ fit <- systemfit(list(costreg = Tcosts ~ Tr + C + age + sex, effectreg = QALY ~ 
                  method = "SUR", data = cc)
 ctl <- systemfit.control()
 # sensitivity: gamma GLM (log link) for costs; incremental cost by recycled predictions, delta-method SE
-g <- glm(Tcosts ~ Tr + C + age + sex, family = Gamma(link = "log"), data = cc)
+g <- glm(Tcosts ~ Tr + C + age + sex, family = Gamma(link = "log"), data = cc,
+         control = glm.control(epsilon = 1e-14, maxit = 100))
 X <- model.matrix(g); X1 <- X; X1[, "Tr"] <- 1; X0 <- X; X0[, "Tr"] <- 0
 m1 <- exp(drop(X1 %*% coef(g))); m0 <- exp(drop(X0 %*% coef(g)))
 grad <- colMeans(m1 * X1) - colMeans(m0 * X0)

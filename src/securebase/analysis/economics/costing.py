@@ -67,7 +67,7 @@ def check_resource_use(ru: pd.DataFrame, table: UnitCostTable, price_year: str) 
     neg = ru[q < 0]
     if len(neg):
         r = neg.iloc[0]
-        raise DataError(f"quantity of resource item '{r['item']}' must be >= 0 (got {r['quantity']!r}) for "
+        raise DataError(f"quantity of resource item '{r['item']}' must be >= 0 (got {float(r['quantity'])!r}) for "
                         f"participant {r['participant_id']}; correct the resource-use record")
     bad = ru[pd.to_numeric(ru["period_end_days"], errors="coerce") < pd.to_numeric(ru["period_start_days"],
                                                                                     errors="coerce")]

@@ -121,7 +121,7 @@ def gamma_glm_cost(sets: Sequence[pd.DataFrame], cost: str, treat: str, covariat
             return {"skipped": f"gamma GLM needs positive costs; {int(np.sum(y <= 0))} participant(s) have "
                                "zero cost (use a two-part model)"}
         x = np.column_stack([np.ones(len(d)), d[[treat, *covariates]].to_numpy(dtype=float)])
-        res = sm.GLM(y, x, family=sm.families.Gamma(sm.families.links.Log())).fit()
+        res = sm.GLM(y, x, family=sm.families.Gamma(sm.families.links.Log())).fit(tol=1e-14, maxiter=200)
         x1, x0 = x.copy(), x.copy()
         x1[:, 1], x0[:, 1] = 1.0, 0.0
         m1, m0 = np.exp(x1 @ res.params), np.exp(x0 @ res.params)

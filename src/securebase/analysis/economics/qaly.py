@@ -73,7 +73,7 @@ def check_utilities(frame: pd.DataFrame, columns: Sequence[str], minimum: float,
         if bad.size:
             i = bad[0]
             who = frame[id_col].iloc[i] if id_col in frame.columns else f"row {i + 1}"
-            raise DataError(f"{measure} '{c}' must be between {minimum} and 1 (got {v[i]!r}) for participant "
+            raise DataError(f"{measure} '{c}' must be between {minimum} and 1 (got {float(v[i])!r}) for participant "
                             f"{who}; {bad.size} value(s) out of range: correct them before the analysis")
 
 
