@@ -4,7 +4,7 @@ Each iteration solves ``(X' W X) step = X'(y - mu)`` with ``W = diag(mu (1 - mu)
 at once (McCullagh & Nelder, Generalized Linear Models, 2nd ed. 1989, section 4.4); standard errors from
 the inverse Fisher information at convergence and two-sided Wald z tests, as
 ``statsmodels.Logit(y, X).fit()`` and R's ``glm(family = binomial)``. Datasets that do not converge
-(for example complete separation, |coefficient| > 20 on the scaled design) are flagged and get NaN p-values.
+(for example complete separation: |coefficient| > 30 on the RMS-scaled design) are flagged and get NaN p-values.
 """
 
 from __future__ import annotations
@@ -13,6 +13,10 @@ import numpy as np
 from scipy import special, stats
 
 from securebase.analysis.kernels.common import BatchFit, column_scale, prepare, sym_solve_inv
+
+# a coefficient this large on the RMS-scaled design means separation (an odds or hazard ratio of e^30
+# per RMS unit of a covariate); such fits are reported as not converged
+DIVERGED = 30.0
 
 
 def fit_logistic(X: np.ndarray, y: np.ndarray, mask: np.ndarray | None = None, *, max_iter: int = 50,
@@ -39,9 +43,9 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, mask: np.ndarray | None = None, *
         step = np.where(good[:, None], step, 0.0)
         beta[idx] += step
         ok[idx] &= good
-        done = (np.abs(step).max(axis=1) < tol) | ~good | (np.abs(beta[idx]).max(axis=1) > 50)
+        done = (np.abs(step).max(axis=1) < tol) | ~good | (np.abs(beta[idx]).max(axis=1) > DIVERGED)
         active[idx[done]] = False
-    converged = ok & ~active & (np.abs(beta).max(axis=1) <= 20 * np.sqrt(np.maximum(mf.sum(axis=1), 1)))
+    converged = ok & ~active & (np.abs(beta).max(axis=1) <= DIVERGED)
     mu = special.expit(np.einsum("bnp,bp->bn", Xs, beta))
     w = mu * (1 - mu) * mf
     info = np.matmul(np.swapaxes(Xs * w[..., None], 1, 2), Xs)
