@@ -17,6 +17,7 @@ from securebase.instruments.registry import (
     unregister_instrument,
 )
 from securebase.instruments.reliability import ICCResult, KappaResult, icc, weighted_kappa
+from securebase.instruments.resource_use import ResourceUseRow, resource_use_rows
 from securebase.instruments.scoring import ScoreResult, round_half_up, score, score_clean
 from securebase.instruments.validation import (
     Missing,
@@ -35,8 +36,8 @@ from securebase.instruments.value_sets import (
 
 __all__ = [
     "Band", "Constraint", "ICCResult", "Instrument", "Item", "KappaResult", "Missing", "MissingCodes",
-    "ResponseIssue", "ResponseValidationError", "Scale", "ScoreResult", "ValueSet", "get_value_set", "icc",
+    "ResourceUseRow", "ResponseIssue", "ResponseValidationError", "Scale", "ScoreResult", "ValueSet", "get_value_set", "icc",
     "list_instruments", "list_value_sets", "load_instrument", "load_instrument_file", "load_value_set",
-    "parse_instrument", "register_instrument", "register_value_set", "round_half_up", "score",
+    "parse_instrument", "register_instrument", "register_value_set", "resource_use_rows", "round_half_up", "score",
     "score_clean", "unregister_instrument", "unregister_value_set", "validate_responses", "weighted_kappa",
 ]
