@@ -27,7 +27,7 @@ def cheers_rows(plan: Any | None, protocol: Any, *, closed: bool) -> list[tuple[
         "3": f"Protocol: {protocol.population}",
         "5": "Baseline characteristics table",
         "6": f"{len(protocol.sites)} sites (local authorities, adoption agencies, CAMHS)",
-        "7": " vs ".join(a.name for a in protocol.arms),
+        "7": " vs ".join(a.name for a in protocol.arms) if closed else "The protocol's two arms (named in the closed report)",
         "11": "Outcomes table (clinical) and QALYs (economic)",
         "12": "Instruments and schedule in the protocol; utilities at each visit",
         "23": "Cost-effectiveness table" if closed else "Pooled in the open report; by arm in the closed report",
