@@ -1,0 +1,218 @@
+"""Analysis datasets from the store: the participants, visits and resource-use frames of
+:mod:`securebase.analysis.schema`, the same frames the trial simulator produces.
+
+This is the one module through which analysis reads the store. Rules:
+
+- one row per randomised participant (an allocation exists); pseudonymous trial IDs only, never an
+  identifier (the identifiers table is not read);
+- the allocation columns (``arm``, ``treat``, ``therapist``, ``sessions_offered``, ``sessions_attended``,
+  ``complier``) are present only when the actor may see allocation; a blinded actor gets the frames
+  without them (pooled analyses, blinded data review);
+- a participant who withdrew from further data use contributes only what was collected before the
+  withdrawal date (visits completed on or before it; events on or before it);
+- scored outcomes come from the ``scores`` table: SDQ parent scales, RPQ total, Kerns security, blinded
+  sensitivity coding, CHU9D utility (child) and EQ-5D-5L utility (carer);
+- placement disruption is time to the first unplanned placement ending (event 1) or to a competing event
+  (adoption order, return home; event 2), censored at the last completed visit (event 0);
+- school outcomes at 12 months come from the 12-month school record scores (attendance rate, suspensions).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from securebase.analysis import schema
+from securebase.store.tables import (
+    Allocation,
+    Event,
+    InterventionSession,
+    Participant,
+    ResourceUse,
+    Score,
+    Trial,
+    Visit,
+    Withdrawal,
+)
+from securebase.trial import access
+from securebase.trial.roles import Actor
+
+#: (instrument, scale) -> analysis outcome name.
+OUTCOME_MAP: dict[tuple[str, str], str] = {
+    ("sdq_parent", "total"): "sdq_total", ("sdq_parent", "emotional"): "sdq_emotional",
+    ("sdq_parent", "conduct"): "sdq_conduct", ("sdq_parent", "hyperactivity"): "sdq_hyperactivity",
+    ("sdq_parent", "peer"): "sdq_peer", ("sdq_parent", "prosocial"): "sdq_prosocial",
+    ("rpq", "total"): "rpq_total", ("kerns", "security"): "kerns_mean", ("kerns", "mean"): "kerns_mean",
+    ("sensitivity_coding", "sensitivity"): "sensitivity", ("chu9d", "utility"): "utility",
+    ("eq5d_5l", "utility"): "carer_utility",
+}
+ALLOCATION_COLUMNS = ("arm", "treat", "therapist", "sessions_offered", "sessions_attended", "complier")
+COMPETING = ("adoption_order", "return_home")
+FOLLOW_UP_DAYS = 365
+
+
+@dataclass(frozen=True)
+class TrialDatasets:
+    participants: pd.DataFrame
+    visits: pd.DataFrame
+    resource_use: pd.DataFrame
+    blinded: bool
+
+    def summary(self) -> str:
+        return (f"{len(self.participants)} participants, {len(self.visits)} visit rows, "
+                f"{len(self.resource_use)} resource-use rows ({'blinded: no allocation columns' if self.blinded else 'with allocation'})")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"participants": len(self.participants), "visits": len(self.visits),
+                "resource_use": len(self.resource_use), "blinded": self.blinded}
+
+
+def _cutoffs(session: Session, trial_id: str) -> dict[int, date]:
+    rows = session.execute(select(Withdrawal.participant_pk, Withdrawal.withdrawn_on).where(
+        Withdrawal.trial_id == trial_id, Withdrawal.level == "data_use")).all()
+    return {pk: d for pk, d in rows}
+
+
+def extract_datasets(session: Session, actor: Actor) -> TrialDatasets:
+    """The three analysis frames of the actor's trial (sites the actor can reach)."""
+    access.require(actor, access.READ_ROLES | {access.Role.health_economist, access.Role.dmc_member},
+                   "extracting analysis datasets")
+    trial_id = actor.trial_id
+    protocol = access.protocol_of(session, trial_id)
+    unblinded = actor.can_see_allocation()
+    alloc = {a.participant_pk: a for a in session.execute(select(Allocation).where(Allocation.trial_id == trial_id)).scalars()}
+    parts = [p for p in session.execute(select(Participant).where(Participant.trial_id == trial_id)
+                                        .order_by(Participant.participant_id)).scalars()
+             if p.id in alloc and actor.can_reach_site(p.site_code)]
+    cut = _cutoffs(session, trial_id)
+    months = {v.id: v.month for v in protocol.visits}
+    visits = [v for v in session.execute(select(Visit).where(Visit.trial_id == trial_id)).scalars()]
+    vmap = {v.id: v for v in visits}
+    def usable(pk: int, d: date | None) -> bool:
+        return d is not None and (pk not in cut or d <= cut[pk])
+    done = {v.id for v in visits if v.status in ("completed", "partial") and usable(v.participant_pk, v.completed_on)}
+    scores: dict[tuple[int, str, int], float] = {}
+    extra: dict[tuple[int, str, int], float] = {}
+    for s in session.execute(select(Score).where(Score.trial_id == trial_id)).scalars():
+        if s.visit_pk not in done or s.value is None:
+            continue
+        m = months.get(vmap[s.visit_pk].visit_id)
+        name = OUTCOME_MAP.get((s.instrument, s.scale))
+        if name is not None and m is not None:
+            scores[(s.participant_pk, name, m)] = s.value
+        elif s.instrument == "school_record" and m is not None:
+            extra[(s.participant_pk, s.scale, m)] = s.value
+    events: dict[int, list[Event]] = {}
+    for e in session.execute(select(Event).where(Event.trial_id == trial_id).order_by(Event.occurred_on)).scalars():
+        if usable(e.participant_pk, e.occurred_on):
+            events.setdefault(e.participant_pk, []).append(e)
+    sessions: dict[int, list[InterventionSession]] = {}
+    if unblinded:
+        for s in session.execute(select(InterventionSession).where(InterventionSession.trial_id == trial_id)).scalars():
+            sessions.setdefault(s.participant_pk, []).append(s)
+    threshold = protocol.intervention_arm.compliance_threshold_sessions
+    rows, vrows = [], []
+    for p in parts:
+        a = alloc[p.id]
+        r0 = a.allocated_on
+        row: dict[str, Any] = {"participant_id": p.participant_id, "site": p.site_code}
+        if unblinded:
+            ss = sessions.get(p.id, [])
+            attended = sum(s.attended for s in ss)
+            row.update({"arm": a.arm, "treat": int(a.arm == protocol.intervention_arm.id),
+                        "therapist": (sorted({s.therapist for s in ss})[0] if ss else None),
+                        "sessions_offered": len(ss), "sessions_attended": attended,
+                        "complier": int(threshold is not None and attended >= threshold)})
+        row.update({"age_years": p.age_years, "age_band": p.age_band, "sex": p.sex, "care_status": p.care_status,
+                    "maltreatment_type": p.maltreatment_type, "randomised_on": pd.Timestamp(r0)})
+        for outcome in schema.SCORED_OUTCOMES:
+            for m in schema.VISIT_MONTHS:
+                row[schema.outcome_column(outcome, m)] = scores.get((p.id, outcome, m), np.nan)
+        pv = {months.get(v.visit_id): v for v in visits if v.participant_pk == p.id}
+        last = 0.0
+        for m in schema.VISIT_MONTHS:
+            v = pv.get(m)
+            days = float((v.completed_on - r0).days) if v is not None and v.id in done and v.completed_on else np.nan
+            row[f"days_{m}"] = 0.0 if m == 0 else days
+            if not np.isnan(days):
+                last = max(last, days)
+        row.update(_event_columns(events.get(p.id, []), r0, last, protocol.id, 12 in pv and pv[12].id in done))
+        att = extra.get((p.id, "attendance_rate", 12), np.nan)
+        row["exclusions_12"] = extra.get((p.id, "suspension_count", 12), np.nan)
+        row["attendance_12"] = att
+        row["persistent_absence_12"] = np.nan if np.isnan(att) else float(att < 0.9)
+        rows.append(row)
+        for m in schema.VISIT_MONTHS:
+            vr = {k: row[k] for k in ("participant_id", "site") + (("arm", "treat") if unblinded else ())}
+            vr.update({"visit_month": m, "days": row[f"days_{m}"]})
+            vr.update({o: row[schema.outcome_column(o, m)] for o in schema.SCORED_OUTCOMES})
+            vrows.append(vr)
+    part_cols = [c for c in schema.PARTICIPANT_COLUMNS if unblinded or c not in ALLOCATION_COLUMNS]
+    wide = [schema.outcome_column(o, m) for o in schema.SCORED_OUTCOMES for m in schema.VISIT_MONTHS]
+    cols = part_cols + wide + [f"days_{m}" for m in schema.VISIT_MONTHS] + list(schema.EVENT_COLUMNS)
+    participants = pd.DataFrame(rows, columns=cols)
+    vcols = [c for c in schema.VISIT_COLUMNS if unblinded or c not in ALLOCATION_COLUMNS] + list(schema.SCORED_OUTCOMES)
+    visits_df = pd.DataFrame(vrows, columns=vcols)
+    return TrialDatasets(participants, visits_df, _resource_frame(session, parts, alloc, cut, unblinded, protocol), not unblinded)
+
+
+def _event_columns(evs: list[Event], r0: date, last: float, protocol_id: str, seen_12: bool) -> dict[str, float]:
+    t, ev = last if last > 0 else np.nan, 0
+    for e in evs:
+        kind = 0
+        if e.event_type == "unplanned_placement_ending":
+            kind = 1
+        elif e.event_type == "placement_change" and (e.details or {}).get("ending") == "unplanned":
+            kind = 1
+        elif e.event_type in COMPETING:
+            kind = 2
+        if kind:
+            t, ev = float((e.occurred_on - r0).days), kind
+            break
+    mal = np.nan
+    if protocol_id == "ng26-maltreatment":
+        hit = any(e.event_type == "maltreatment" and 0 <= (e.occurred_on - r0).days <= FOLLOW_UP_DAYS for e in evs)
+        mal = 1.0 if hit else (0.0 if seen_12 else np.nan)
+    return {"placement_end_time": t, "placement_end_event": ev, "maltreatment_12": mal}
+
+
+def _resource_frame(session: Session, parts: list[Participant], alloc: dict[int, Allocation], cut: dict[int, date],
+                    unblinded: bool, protocol: Any) -> pd.DataFrame:
+    by_pk = {p.id: p for p in parts}
+    rows = []
+    for r in session.execute(select(ResourceUse).where(ResourceUse.participant_pk.in_(list(by_pk) or [-1]))
+                             .order_by(ResourceUse.participant_pk, ResourceUse.period_start, ResourceUse.item)).scalars():
+        if r.participant_pk in cut and r.period_end > cut[r.participant_pk]:
+            continue
+        r0 = alloc[r.participant_pk].allocated_on
+        row: dict[str, Any] = {"participant_id": by_pk[r.participant_pk].participant_id}
+        if unblinded:
+            arm = alloc[r.participant_pk].arm
+            row.update({"arm": arm, "treat": int(arm == protocol.intervention_arm.id)})
+        row.update({"period_start_days": (r.period_start - r0).days, "period_end_days": (r.period_end - r0).days,
+                    "item": r.item, "quantity": float(r.quantity)})
+        rows.append(row)
+    cols = [c for c in schema.RESOURCE_USE_COLUMNS if unblinded or c not in ALLOCATION_COLUMNS]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def extract(store: Any, trial_id: str, username: str) -> TrialDatasets:
+    """Open a read session on ``store`` and extract for ``username``; the extraction is audited."""
+    from securebase.trial.audit_view import actor_for
+
+    with store.read() as session:
+        if session.get(Trial, trial_id) is None:
+            raise access.NotFound(f"trial '{trial_id}' is not in this store")
+        actor = actor_for(session, username, trial_id)
+        data = extract_datasets(session, actor)
+    with store.unit_of_work(actor=username) as uow:
+        uow.log_event("dataset_extracted", table_name="analysis", record_id=trial_id, trial_id=trial_id,
+                      detail={"participants": len(data.participants), "blinded": data.blinded})
+        uow.commit()
+    return data
