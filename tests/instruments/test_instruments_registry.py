@@ -153,10 +153,11 @@ def test_routine_records() -> None:
 def test_sdq_impact_rules() -> None:
     inst = load_instrument("sdq_parent")
     assert score(inst, {"overall": 0})["impact"].value == 0
-    assert score(inst, {"overall": -97})["impact"].value is None
+    assert score(inst, {"overall": -97})["impact"].value is None  # no impact items answered either
     full = {"overall": 2, "distress": 3, "impact_home": 2, "impact_friends": 1, "impact_classroom": 0,
             "impact_leisure": 3}
     assert score(inst, full)["impact"].value == 2 + 1 + 0 + 0 + 2
+    assert score(inst, dict(full, overall=None))["impact"].value == 5  # answered items still count
     part = dict(full, impact_leisure=None)
     res = score(inst, part)["impact"]
     assert res.value is None and "impact_leisure not answered" in (res.reason or "")

@@ -143,7 +143,8 @@ class Scale(_Frozen):
     ``indicator`` (1 when ``items[0]`` is one of ``values``, else 0), ``threshold`` (1 when scale
     ``scales[0]`` compares to ``cutoff`` by ``operator``, else 0), ``date_diff`` (days from
     ``items[0]`` to ``items[1]``) and ``item`` (the scored value of one item).
-    ``zero_when`` sets the score to 0 when an item takes one of the given values (SDQ impact).
+    ``zero_when`` sets the score to 0 when an item takes one of the given values (SDQ impact); when
+    that item is missing, the rule is applied to the items as usual.
     """
 
     name: str

@@ -73,12 +73,11 @@ def _score_items(instrument: Instrument, scale: Scale, clean: Mapping[str, Any])
     present = [c for c in scale.items if not isinstance(clean[c], Missing)]
     n, k = len(present), len(scale.items)
     if scale.zero_when:
+        # e.g. SDQ impact: 0 when the overall-difficulties answer is "no"; otherwise (also when that
+        # answer is missing) the rule below applies to the items actually answered.
         for code, values in scale.zero_when.items():
             val = clean[code]
-            if isinstance(val, Missing):
-                return ScoreResult(scale.name, None, f"item {code} {val}: cannot tell whether the score "
-                                   "is 0", items_used=n)
-            if val in values:
+            if not isinstance(val, Missing) and val in values:
                 return ScoreResult(scale.name, 0, band=_band(scale, 0), items_used=0)
     need = scale.min_items if scale.min_items is not None else (k if scale.rule == "sum" else 1)
     if n < need:

@@ -10,8 +10,9 @@
 # Reverse-scored items 7, 11, 14, 21, 25 become 2 - x. A subscale needs >= 3 of its 5 items and is
 # floor(0.5 + mean(answered) * 5). Total = emotional + conduct + hyperactivity + peer (NA if any NA).
 # Externalising = conduct + hyperactivity; internalising = emotional + peer.
-# Impact: overall difficulties "no" (0) -> 0; overall missing -> NA; otherwise sum of the impact
-# items recoded 0,1 -> 0; 2 -> 1; 3 -> 2 (NA if any impact item is missing).
+# Impact: the sum of the impact items recoded 0,1 -> 0; 2 -> 1; 3 -> 2 (NA if any impact item is
+# missing), then set to 0 when the overall-difficulties answer is "no" (0), as in sdqinfo's scoring
+# syntax (sum, then replace by 0 if the answer is "no"); a missing overall answer changes nothing.
 # Bands (UK four-band): parent and teacher tables below; self-report has none.
 library(jsonlite)
 
@@ -86,7 +87,6 @@ for (form in unique(d$form)) {
   overall <- as_item(f$overall, 0:3)
   impact <- rowSums(imp_scored)          # NA when any impact item is missing
   impact[!is.na(overall) & overall == 0] <- 0
-  impact[is.na(overall)] <- NA
   bt <- band_tables[[form]]
   for (r in seq_len(nrow(f))) {
     rec <- list(form = form, id = f$id[r],
