@@ -20,7 +20,7 @@ from securebase.analysis.economics.bootstrap import (
 from securebase.analysis.economics.engine import gamma_glm_cost
 from securebase.analysis.economics.sur import (
     SUR,
-    _design,
+    design_matrices,
     fit_sur_arrays,
     gram_batch,
     stack_system,
@@ -62,7 +62,7 @@ def test_complete_case_matches_r_systemfit(cc, eqs):
 
 
 def test_batched_kernel_equals_single_fits(cc, eqs):
-    xs, ys = _design(eqs, cc)
+    xs, ys = design_matrices(eqs, cc)
     z, layout = stack_system(xs, ys)
     rng = np.random.default_rng(3)
     idx = rng.integers(0, len(cc), size=(6, len(cc)))
@@ -83,7 +83,7 @@ def test_gamma_glm_sensitivity_matches_r(cc):
 
 
 def test_stratified_counts_keep_arm_sizes(cc, eqs):
-    xs, ys = _design(eqs, cc)
+    xs, ys = design_matrices(eqs, cc)
     arm = cc["Tr"].to_numpy()
     prob = make_problem(xs, ys, (1, 6), arm)
     w = bootstrap_counts(prob, np.random.default_rng(1), 50, clustered=False)
@@ -92,7 +92,7 @@ def test_stratified_counts_keep_arm_sizes(cc, eqs):
 
 
 def test_two_stage_cluster_counts(cc, eqs):
-    xs, ys = _design(eqs, cc)
+    xs, ys = design_matrices(eqs, cc)
     arm = cc["Tr"].to_numpy()
     cluster = np.where(arm == 1, np.array([f"T{i % 6}" for i in range(len(arm))], dtype=object), None)
     prob = make_problem(xs, ys, (1, 6), arm, cluster)
@@ -110,7 +110,7 @@ def test_two_stage_cluster_counts(cc, eqs):
 
 
 def test_runner_path_matches_in_process_contract(cc, eqs):
-    xs, ys = _design(eqs, cc)
+    xs, ys = design_matrices(eqs, cc)
     prob = make_problem(xs, ys, (1, 6), cc["Tr"].to_numpy())
     a = run_batches(bootstrap_batch, seed=11, n_total=250, batch_size=100, args=(prob, False))
     children = np.random.SeedSequence(11).spawn(3)

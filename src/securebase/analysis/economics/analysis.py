@@ -112,10 +112,16 @@ class CostEffectivenessAnalysis:
         ucols = [f"{plan.utility.column}_{m}" for m in months]
         check_utilities(participants, ucols, plan.utility.minimum, measure=plan.utility.measure)
         ids = pd.Index(participants["participant_id"])
+        is_session = resource_use["item"] == plan.intervention_cost.session_item
+        sessions = None
+        if is_session.any():
+            sess = resource_use[is_session]
+            sessions = pd.to_numeric(sess["quantity"], errors="coerce").groupby(sess["participant_id"]).sum()
+            resource_use = resource_use[~is_session]
         costs = cost_resource_use(resource_use, self.table, plan, participants=ids)
         seen = set(resource_use["participant_id"])
         costs.loc[~costs.index.isin(seen), :] = np.nan  # no rows: resource use not collected
-        icost = intervention_costs(participants, self.table, plan, delivery_log)
+        icost = intervention_costs(participants, self.table, plan, delivery_log, sessions)
         cat = plan.intervention_cost.category.value
         frame = participants.set_index("participant_id").copy()
         for c in costs.columns:
@@ -197,7 +203,11 @@ class CostEffectivenessAnalysis:
             y = frame[o.column].astype(float)
             p1, p0 = y[frame["treat"] == 1].mean(), y[frame["treat"] == 0].mean()
             avoided = (p0 - p1) if o.event_is_bad else (p1 - p0)
-            if avoided > 0:
+            if avoided > 0 and dc <= 0:
+                val = dc / avoided
+                text = (f"cost per {o.label}: the intervention saves {cur}{-dc:,.0f} and avoids {avoided:.4f} "
+                        f"per participant (dominant; {DIRECTION}; point estimate, observed cases)")
+            elif avoided > 0:
                 val = dc / avoided
                 text = (f"cost per {o.label}: {cur}{val:,.0f} (incremental cost {cur}{dc:,.0f} / "
                         f"{avoided:.4f} per participant; {DIRECTION}; point estimate, observed cases)")

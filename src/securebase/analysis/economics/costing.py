@@ -111,12 +111,14 @@ def cost_resource_use(ru: pd.DataFrame, table: UnitCostTable, plan: EconomicsPla
 
 
 def intervention_costs(participants: pd.DataFrame, table: UnitCostTable, plan: EconomicsPlan,
-                       delivery_log: pd.DataFrame | None = None) -> pd.Series:
+                       delivery_log: pd.DataFrame | None = None, sessions: pd.Series | None = None) -> pd.Series:
     """Intervention cost per participant (0 in usual care), at ``plan.price_year``.
 
     ``delivery_log`` (optional): one row per session with ``participant_id``, ``therapist``, ``attended``
     (0/1) and optionally ``minutes``; without it ``sessions_attended`` and ``therapist`` of the participant
-    frame are used with the plan's minutes per session.
+    frame are used with the plan's minutes per session; ``sessions`` (attended sessions per participant,
+    e.g. summed from the plan's ``session_item`` rows of the resource-use frame) takes precedence over
+    ``sessions_attended``.
     """
     ic = plan.intervention_cost
     rate = table.amount(ic.therapist_item, plan.price_year)
@@ -133,7 +135,10 @@ def intervention_costs(participants: pd.DataFrame, table: UnitCostTable, plan: E
         hours = (minutes / 60).groupby(log["participant_id"]).sum()
         therapist = delivery_log.groupby("participant_id")["therapist"].first()
     else:
-        hours = treated.set_index("participant_id")["sessions_attended"].astype(float) * ic.minutes_per_session / 60
+        n_sess = treated.set_index("participant_id")["sessions_attended"].astype(float)
+        if sessions is not None:
+            n_sess = sessions.reindex(n_sess.index).fillna(n_sess)
+        hours = n_sess * ic.minutes_per_session / 60
         therapist = treated.set_index("participant_id")["therapist"]
     ids = treated["participant_id"]
     contact = hours.reindex(ids).fillna(0.0).to_numpy() * rate

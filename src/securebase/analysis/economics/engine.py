@@ -19,7 +19,7 @@ import pandas as pd
 
 from securebase.analysis.economics.bootstrap import bootstrap_batch, make_problem, run_batches
 from securebase.analysis.economics.mi import PMMImputer, RubinPooled, rubin_pool
-from securebase.analysis.economics.sur import SUR, Equation, SURResult, _design
+from securebase.analysis.economics.sur import SUR, Equation, SURResult, design_matrices
 from securebase.errors import DataError
 
 
@@ -86,7 +86,7 @@ class JointCostQaly:
             if set(pd.unique(d[self.treat])) != {0, 1}:
                 raise DataError(f"'{self.treat}' must hold both arms coded 1 (intervention) and 0 (usual care)")
             fit = SUR(self.equations).fit(d)
-            xs, ys = _design(self.equations, d)
+            xs, ys = design_matrices(self.equations, d)
             cl = None
             if self.cluster and self.cluster in d.columns and d[self.cluster].notna().any():
                 cl = d[self.cluster].to_numpy(dtype=object)

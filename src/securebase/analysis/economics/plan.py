@@ -80,6 +80,8 @@ class InterventionCost(_Model):
     """Intervention cost from the delivery log: sessions x therapist time, plus shared fixed costs."""
 
     therapist_item: str = Field("therapist_hour", description="unit-cost key for an hour of therapist time")
+    session_item: str = Field("intervention_session", description="resource-use item recording attended "
+                              "sessions; costed here (not as a resource) to avoid double counting")
     minutes_per_session: float = Field(90, gt=0, description="contact plus preparation and travel")
     supervision_hours_per_therapist: float = Field(20, ge=0)
     supervisor_item: str = "therapist_hour"

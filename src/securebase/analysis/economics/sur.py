@@ -39,7 +39,7 @@ class Equation:
         return [f"{self.name}_(Intercept)"] + [f"{self.name}_{c}" for c in self.covariates]
 
 
-def _design(eqs: Sequence[Equation], data: pd.DataFrame) -> tuple[list[np.ndarray], list[np.ndarray]]:
+def design_matrices(eqs: Sequence[Equation], data: pd.DataFrame) -> tuple[list[np.ndarray], list[np.ndarray]]:
     xs, ys = [], []
     for eq in eqs:
         cols = [eq.response, *eq.covariates]
@@ -107,7 +107,7 @@ class SUR:
         self.equations = tuple(equations)
 
     def fit(self, data: pd.DataFrame) -> SURResult:
-        xs, ys = _design(self.equations, data)
+        xs, ys = design_matrices(self.equations, data)
         return fit_sur_arrays(xs, ys, [n for e in self.equations for n in e.coef_names])
 
 
