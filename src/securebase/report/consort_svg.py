@@ -88,7 +88,8 @@ def consort_svg(c: ConsortCounts, *, by_arm: bool, arm_labels: dict[str, str] | 
     cv.arrow(cx + W_BOX / 2, y, cx + W_BOX / 2, y_r)
     y = cv.box(cx, y_r, [f"Randomised (n = {c.randomised})"], data="randomised")
     stages = [
-        ("Allocation", lambda a: [f"Allocated to {arm_labels.get(a['arm'], a['arm'])} (n = {a['allocated']})",
+        ("Allocation", lambda a: [(f"Allocated to {arm_labels.get(a['arm'], a['arm'])} (n = {a['allocated']})" if by_arm
+                                   else f"All randomised, arms pooled (n = {a['allocated']})"),
                                   f"Received allocated intervention (n = {a['received']})",
                                   f"Did not receive allocated intervention (n = {a['not_received']})"]
          + _reasons(a.get("not_received_reasons", {}), 3)),
@@ -103,7 +104,7 @@ def consort_svg(c: ConsortCounts, *, by_arm: bool, arm_labels: dict[str, str] | 
         xs = [120 + i * 420 for i in range(len(columns))]
     else:
         pooled = c.pooled()
-        pooled.update(arm="all arms (pooled)", not_received_reasons={})
+        pooled.update(arm="pooled", not_received_reasons={})
         columns = [pooled]
         xs = [cx]
     top = y + 25
