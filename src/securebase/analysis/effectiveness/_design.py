@@ -50,14 +50,14 @@ def require_columns(data: pd.DataFrame, columns: Sequence[str], what: str) -> No
             "check the plan's variable names against the analysis-dataset contract (analysis/schema.py)")
 
 
-def check_treat(data: pd.DataFrame, what: str) -> np.ndarray:
+def check_treat(data: pd.DataFrame | np.ndarray, what: str) -> np.ndarray:
     """The 0/1 treatment indicator; both arms must have participants."""
-    t = pd.to_numeric(data[TREAT], errors="coerce")
-    bad = t[~t.isin([0, 1])]
-    if len(bad):
+    raw = data[TREAT] if isinstance(data, pd.DataFrame) else data
+    arr = pd.to_numeric(pd.Series(np.asarray(raw)), errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isin(arr, (0.0, 1.0))
+    if bad.any():
         raise DataError(f"{what}: column 'treat' must be 1 (intervention) or 0 (usual care) "
-                        f"(got {bad.iloc[0]!r} for row {bad.index[0]!r}); recode the arm column")
-    arr = t.to_numpy(dtype=float)
+                        f"(got {np.asarray(raw)[bad][0]!r}); recode the arm column")
     for val, arm in ((1, ARM_INTERVENTION), (0, ARM_CONTROL)):
         if not (arr == val).any():
             raise DataError(f"{what}: arm '{arm}' has no participants with complete data "
@@ -72,29 +72,32 @@ def build_design(data: pd.DataFrame, outcome: str | None, covariates: Sequence[s
     cols = ([outcome] if outcome else []) + ([TREAT] if treat else []) + list(covariates) + list(extra_required)
     cols += [c for c in interactions if c not in cols]
     require_columns(data, cols, what)
-    sub = data[cols]
-    keep = sub.notna().all(axis=1)
+    raw = {c: data[c] for c in dict.fromkeys(cols)}
+    keep = np.ones(len(data), dtype=bool)
+    for series in raw.values():
+        keep &= ~pd.isna(series.to_numpy())
     warns: list[str] = []
     dropped = int((~keep).sum())
     if dropped:
-        warns.append(f"{dropped} of {len(sub)} rows dropped for missing "
+        warns.append(f"{dropped} of {len(data)} rows dropped for missing "
                      f"{'outcome or ' if outcome else ''}covariate values (complete-case analysis)")
-    sub = sub[keep]
-    if len(sub) == 0:
+    if not keep.any():
         raise DataError(f"{what}: no participant has complete data for {cols}")
-    tr = check_treat(sub, what) if treat else np.zeros(len(sub))
+    sub = {c: (v[keep] if dropped else v) for c, v in raw.items()}
+    tr = check_treat(sub[TREAT].to_numpy(), what) if treat else np.zeros(int(keep.sum()))
+    n = len(tr)
     blocks: list[np.ndarray] = []
     names: list[str] = []
     terms: dict[str, tuple[int, ...]] = {}
 
     def add(term: str, block: np.ndarray, colnames: list[str]) -> None:
         start = len(names)
-        blocks.append(block.reshape(len(sub), -1))
+        blocks.append(block.reshape(n, -1))
         names.extend(colnames)
         terms[term] = tuple(range(start, len(names)))
 
     if intercept:
-        add("(Intercept)", np.ones(len(sub)), ["(Intercept)"])
+        add("(Intercept)", np.ones(n), ["(Intercept)"])
     if treat:
         add(TREAT, tr, [TREAT])
     for cov in covariates:
@@ -106,7 +109,7 @@ def build_design(data: pd.DataFrame, outcome: str | None, covariates: Sequence[s
     X = np.column_stack(blocks)
     _check_rank(X, names, what)
     y = sub[outcome].to_numpy(dtype=float) if outcome else np.empty(0)
-    return Design(y=y, X=X, names=tuple(names), treat=tr, rows=sub.index, terms=terms, warnings=tuple(warns))
+    return Design(y=y, X=X, names=tuple(names), treat=tr, rows=data.index[keep], terms=terms, warnings=tuple(warns))
 
 
 def factor_levels(series: pd.Series) -> list[str]:
@@ -137,7 +140,7 @@ def _check_rank(X: np.ndarray, names: list[str], what: str) -> None:
         raise DataError(f"{what}: {X.shape[0]} participants analysed for {X.shape[1]} model parameters; "
                         "the model needs more participants than parameters")
     # find the first column that is a linear combination of those before it
-    q, r = np.linalg.qr(X / np.linalg.norm(X, axis=0))
+    r = np.linalg.qr(X / np.linalg.norm(X, axis=0), mode="r")
     diag = np.abs(np.diag(r))
     if diag.min() < 1e-10:
         j = int(np.argmax(diag < 1e-10))

@@ -50,32 +50,34 @@ class _Imputer:
     def __init__(self, columns: Sequence[str], predictors: Sequence[str], method: str, iterations: int) -> None:
         self.columns, self.predictors, self.method, self.iterations = list(columns), list(predictors), method, iterations
 
-    def impute(self, frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-        out = frame.copy()
-        Y = out[self.columns].to_numpy(dtype=float)
-        miss = np.isnan(Y)
+    def prepare(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Predictor matrix (intercept + encoded complete predictors), incomplete values, missing mask."""
         fixed = []
         for p in self.predictors:
-            col = out[p]
+            col = frame[p]
             if (is_factor(col) and col.nunique() < 2) or (not is_factor(col) and np.ptp(col.to_numpy(float)) == 0):
                 continue  # constant within this arm: carries no information (mice drops it too)
             fixed.append(_encode(col, p, "imputation")[0])
-        F = np.column_stack([np.ones(len(out)), *fixed])
+        F = np.column_stack([np.ones(len(frame)), *fixed])
+        Y = frame[self.columns].to_numpy(dtype=float)
+        miss = np.isnan(Y)
+        for j, c in enumerate(self.columns):
+            if miss[:, j].all():
+                raise DataError(f"multiple imputation: '{c}' has no observed value in one arm; it cannot be imputed")
+        return F, Y, miss
+
+    def impute(self, F: np.ndarray, Y0: np.ndarray, miss: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        Y = Y0.copy()
         for j in range(Y.shape[1]):  # initial fill: random draws from the observed values
-            obs = Y[~miss[:, j], j]
-            if len(obs) == 0:
-                raise DataError(f"multiple imputation: '{self.columns[j]}' has no observed value in one arm; "
-                                "it cannot be imputed")
-            Y[miss[:, j], j] = rng.choice(obs, miss[:, j].sum())
+            if miss[:, j].any():
+                Y[miss[:, j], j] = rng.choice(Y[~miss[:, j], j], miss[:, j].sum())
         incomplete = [j for j in range(Y.shape[1]) if miss[:, j].any()]
         sweeps = 1 if len(incomplete) <= 1 else self.iterations
         for _ in range(sweeps):
             for j in incomplete:
-                others = np.delete(Y, j, axis=1)
-                X = np.column_stack([F, others])
+                X = np.column_stack([F, np.delete(Y, j, axis=1)])
                 Y[miss[:, j], j] = self._draw(X[~miss[:, j]], Y[~miss[:, j], j], X[miss[:, j]], rng)
-        out[self.columns] = Y
-        return out
+        return Y
 
     def _draw(self, xo: np.ndarray, yo: np.ndarray, xm: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         xtx = xo.T @ xo
@@ -133,10 +135,17 @@ class MultipleImputation:
         for g, arm in zip(groups, ("intervention", "usual_care"), strict=False):
             if len(g) == 0:
                 raise DataError(f"multiple imputation: arm '{arm}' has no participants")
+        prepared = [(g.index, self.imputer.prepare(g)) for g in groups]
         out = []
         for child in ss.spawn(self.m):
             rng = np.random.default_rng(child)
-            out.append(pd.concat([self.imputer.impute(g, rng) for g in groups]).loc[data.index])
+            full = data.copy()
+            values = full[self.imputer.columns].to_numpy(dtype=float)
+            for index, (F, Y, miss) in prepared:
+                values[data.index.get_indexer(index)] = self.imputer.impute(F, Y, miss, rng)
+            for j, c in enumerate(self.imputer.columns):
+                full[c] = values[:, j]
+            out.append(full)
         return out
 
     def pool(self, results: Sequence[EffectResult], data_n: dict[str, int], extra_warn: Sequence[str] = ()) -> EffectResult:

@@ -34,55 +34,71 @@ from securebase.analysis.schema import ARM_CONTROL, ARM_INTERVENTION
 from securebase.errors import DataError
 
 
+def _sigma(theta: np.ndarray, T: int) -> np.ndarray:
+    """Sigma = L L' from log-Cholesky parameters, batched: theta (B, T(T+1)/2) -> (B, T, T)."""
+    L = np.zeros((len(theta), T, T))
+    r, c = np.tril_indices(T)
+    L[:, r, c] = theta
+    d = np.arange(T)
+    L[:, d, d] = np.exp(L[:, d, d])
+    return L @ np.swapaxes(L, 1, 2)
+
+
 class _Reml:
-    """REML criterion for unstructured Sigma, vectorised over missing-data patterns."""
+    """-2 REML criterion (up to a constant) for unstructured Sigma, for B datasets at once, from
+    sufficient cross-products per missing-data pattern (each evaluation costs O(T^2 p^2))."""
 
-    def __init__(self, y: np.ndarray, X: np.ndarray, subj: np.ndarray, vidx: np.ndarray, T: int) -> None:
-        self.T, self.p = T, X.shape[1]
-        self.N = len(y)
-        n_sub = subj.max() + 1
-        Ys = np.full((n_sub, T), np.nan)
-        Xs = np.zeros((n_sub, T, self.p))
-        Ys[subj, vidx] = y
-        Xs[subj, vidx] = X
-        obs = ~np.isnan(Ys)
-        self.groups = []
-        keys = obs @ (1 << np.arange(T))
-        for key in np.unique(keys):
-            rows = keys == key
-            cols = np.flatnonzero(obs[rows][0])
-            self.groups.append((cols, Ys[rows][:, cols], Xs[rows][:, cols, :]))
+    def __init__(self, prepared: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]], T: int) -> None:
+        self.T, self.p = T, prepared[0][1].shape[1]
+        B, p = len(prepared), self.p
+        self.patterns: dict[int, list] = {}
+        for b, (y, X, subj, vidx) in enumerate(prepared):
+            n_sub = subj.max() + 1
+            Ys = np.full((n_sub, T), np.nan)
+            Xs = np.zeros((n_sub, T, p))
+            Ys[subj, vidx] = y
+            Xs[subj, vidx] = X
+            obs = ~np.isnan(Ys)
+            keys = obs @ (1 << np.arange(T))
+            for key in np.unique(keys):
+                rows = keys == key
+                cols = np.flatnonzero(obs[rows][0])
+                k = len(cols)
+                if key not in self.patterns:
+                    self.patterns[key] = [cols, np.zeros(B), np.zeros((B, k * k, p * p)), np.zeros((B, k * k, p)),
+                                          np.zeros((B, k * k))]
+                _, n, XX, XY, YY = self.patterns[key]
+                Y, Xg = Ys[rows][:, cols], Xs[rows][:, cols, :]
+                n[b] = len(Y)
+                XX[b] = np.einsum("nap,nbq->abpq", Xg, Xg).reshape(k * k, p * p)
+                XY[b] = np.einsum("nap,nb->abp", Xg, Y).reshape(k * k, p)
+                YY[b] = np.einsum("na,nb->ab", Y, Y).ravel()
 
-    @staticmethod
-    def sigma(theta: np.ndarray, T: int) -> np.ndarray:
-        L = np.zeros((T, T))
-        L[np.tril_indices(T)] = theta
-        L[np.diag_indices(T)] = np.exp(np.diag(L))
-        return L @ L.T
+    def gls(self, theta: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(beta, X'V^-1X, sum log|Sigma_i|, y'V^-1y - b'X'V^-1y), each with a leading batch axis."""
+        S = _sigma(theta, self.T)
+        m, p = len(idx), self.p
+        xvx, xvy = np.zeros((m, p * p)), np.zeros((m, p))
+        yvy, logdet = np.zeros(m), np.zeros(m)
+        for cols, n, XX, XY, YY in self.patterns.values():
+            Ss = S[:, cols][:, :, cols]
+            Si = np.linalg.inv(Ss).reshape(m, -1)
+            logdet += n[idx] * np.linalg.slogdet(Ss)[1]
+            xvx += np.einsum("bi,bij->bj", Si, XX[idx])
+            xvy += np.einsum("bi,bij->bj", Si, XY[idx])
+            yvy += np.einsum("bi,bi->b", Si, YY[idx])
+        xvx = xvx.reshape(m, p, p)
+        beta = np.linalg.solve(xvx, xvy[..., None])[..., 0]
+        return beta, xvx, logdet, yvy - np.einsum("bp,bp->b", beta, xvy)
 
-    def gls(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:
-        """(beta, X'V^-1X, sum log|Sigma_i|, y'V^-1y - b'X'V^-1y)."""
-        S = self.sigma(theta, self.T)
-        xvx = np.zeros((self.p, self.p))
-        xvy = np.zeros(self.p)
-        yvy = 0.0
-        logdet = 0.0
-        for cols, Y, Xg in self.groups:
-            Si = np.linalg.inv(S[np.ix_(cols, cols)])
-            logdet += len(Y) * np.linalg.slogdet(S[np.ix_(cols, cols)])[1]
-            SX = np.einsum("ab,nbp->nap", Si, Xg)
-            xvx += np.einsum("nap,naq->pq", Xg, SX)
-            xvy += np.einsum("nap,na->p", SX, Y)
-            yvy += float(np.einsum("na,ab,nb->", Y, Si, Y))
-        beta = np.linalg.solve(xvx, xvy)
-        return beta, xvx, logdet, yvy - float(beta @ xvy)
-
-    def __call__(self, theta: np.ndarray) -> float:
+    def __call__(self, theta: np.ndarray, idx: np.ndarray) -> np.ndarray:
         try:
-            _, xvx, logdet, rss = self.gls(theta)
+            _, xvx, logdet, rss = self.gls(theta, idx)
         except np.linalg.LinAlgError:
-            return np.inf
-        return logdet + np.linalg.slogdet(xvx)[1] + rss
+            return np.full(len(idx), np.inf)
+        sign, ld = np.linalg.slogdet(xvx)
+        out = logdet + ld + rss
+        return np.where((sign > 0) & np.isfinite(out), out, np.inf)
 
 
 class Mmrm:
@@ -145,52 +161,64 @@ class Mmrm:
         return d[self.outcome].to_numpy(dtype=float), X, names, subj, vidx, d, warns
 
     def fit(self, data: pd.DataFrame) -> EffectResult:
+        return self.fit_many([data])[0]
+
+    def fit_many(self, frames: Sequence[pd.DataFrame]) -> list[EffectResult]:
+        """Fit the same model to many datasets at once (simulated trials); REML is optimised for all
+        datasets together, so this is much faster than a loop over ``fit``."""
         what = f"MMRM of '{self.outcome}'"
+        T = len(self.visits)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            y, X, names, subj, vidx, d, warns = self._design(data, what)
-            T = len(self.visits)
-            crit = _Reml(y, X, subj, vidx, T)
-            # start: Sigma from OLS residuals, covariances by available pairs
-            beta0 = np.linalg.lstsq(X, y, rcond=None)[0]
-            R = np.full((subj.max() + 1, T), np.nan)
-            R[subj, vidx] = y - X @ beta0
-            S0 = pd.DataFrame(R).cov().to_numpy()
-            if not np.all(np.isfinite(S0)) or np.linalg.eigvalsh(S0).min() <= 0:
-                S0 = np.diag(np.nanvar(R, axis=0))
-            L0 = np.linalg.cholesky(S0)
-            L0[np.diag_indices(T)] = np.log(np.diag(L0))
-            theta, ok = _reml.minimise(crit, L0[np.tril_indices(T)])
-            beta, xvx, _, _ = crit.gls(theta)
+            prepared = [self._design(f, what) for f in frames]
+            if len({len(p[2]) for p in prepared}) > 1:
+                raise DataError(f"{what}: fit_many needs datasets with the same factor levels")
+            crit = _Reml([pr[:2] + pr[3:5] for pr in prepared], T)
+            starts = []
+            for y, X, _, subj, vidx, _, _ in prepared:
+                # start: Sigma from OLS residuals, covariances by available pairs
+                R = np.full((subj.max() + 1, T), np.nan)
+                R[subj, vidx] = y - X @ np.linalg.lstsq(X, y, rcond=None)[0]
+                S0 = pd.DataFrame(R).cov().to_numpy()
+                if not np.all(np.isfinite(S0)) or np.linalg.eigvalsh(S0).min() <= 0:
+                    S0 = np.diag(np.nanvar(R, axis=0))
+                L0 = np.linalg.cholesky(S0)
+                L0[np.diag_indices(T)] = np.log(np.diag(L0))
+                starts.append(L0[np.tril_indices(T)])
+            B = len(prepared)
+            allidx = np.arange(B)
+            theta, ok = _reml.newton(crit, np.array(starts))
+            beta, xvx, _, _ = crit.gls(theta, allidx)
             cov = np.linalg.inv(xvx)
-            H = _reml.hessian(crit, theta)
-            A = 2 * np.linalg.inv(H)  # Var(theta-hat): inverse of the information, -2ll Hessian / 2
-
-            def cov_of(th: np.ndarray) -> np.ndarray:
-                return np.linalg.inv(crit.gls(th)[1])
-
-            J = _reml.jacobian(lambda th: cov_of(th).ravel(), theta)
-        if not ok:
-            warns.append("the REML optimiser reported non-convergence; check the estimates")
-        if np.linalg.eigvalsh(H).min() <= 0:
-            warns.append("the REML information is not positive definite: the covariance is at a boundary; "
+            H = _reml.hessian(lambda z: crit(z, allidx), theta)
+            A = 2 * np.linalg.inv(H)  # Var(theta-hat): inverse information = inverse of half the -2ll Hessian
+            J = _reml.jacobian(lambda z: np.linalg.inv(crit.gls(z, allidx)[1]), theta)  # (B, p, p, k)
+            sig = _sigma(theta, T)
+            crit_val = crit(theta, allidx)
+        caught_msgs = tuple(str(w.message) for w in caught)
+        results = []
+        for b, (y, _X, names, _, _, d, warns) in enumerate(prepared):
+            w = list(warns)
+            if not ok[b]:
+                w.append("REML did not converge; check the estimates")
+            if np.linalg.eigvalsh(H[b]).min() <= 0:
+                w.append("the REML information is not positive definite: the covariance is at a boundary; "
                          "Satterthwaite df are unreliable")
-        se = np.sqrt(np.diag(cov))
-        p = X.shape[1]
-        ests = []
-        for v in reversed(self.visits):
-            j = names.index(f"visit{v}:{TREAT}")
-            g = J.reshape(p, p, -1)[j, j, :]
-            df = float(2 * cov[j, j] ** 2 / (g @ A @ g))
-            ests.append(Estimate(f"month {v}", float(beta[j]), float(se[j]), df=df, level=self.level))
-        sig = crit.sigma(theta, T)
-        tr = d[TREAT].to_numpy()
-        n_an = {ARM_INTERVENTION: int(d[self.subject][tr == 1].nunique()),
-                ARM_CONTROL: int(d[self.subject][tr == 0].nunique())}
-        return EffectResult(
-            model="MMRM (unstructured covariance, REML, Satterthwaite df)", outcome=self.outcome,
-            estimates=tuple(ests), n_analysed=n_an,
-            coefficients={n: (float(b), float(s)) for n, b, s in zip(names, beta, se, strict=True)},
-            warnings=tuple(warns) + tuple(str(w.message) for w in caught),
-            details={"covariance": sig.tolist(), "visits": list(self.visits),
-                     "reml_criterion": float(crit(theta)), "n_observations": len(y)})
+            se = np.sqrt(np.diag(cov[b]))
+            ests = []
+            for v in reversed(self.visits):
+                j = names.index(f"visit{v}:{TREAT}")
+                g = J[b, j, j, :]
+                df = float(2 * cov[b, j, j] ** 2 / (g @ A[b] @ g))
+                ests.append(Estimate(f"month {v}", float(beta[b, j]), float(se[j]), df=df, level=self.level))
+            tr = d[TREAT].to_numpy()
+            n_an = {ARM_INTERVENTION: int(d[self.subject][tr == 1].nunique()),
+                    ARM_CONTROL: int(d[self.subject][tr == 0].nunique())}
+            results.append(EffectResult(
+                model="MMRM (unstructured covariance, REML, Satterthwaite df)", outcome=self.outcome,
+                estimates=tuple(ests), n_analysed=n_an,
+                coefficients={n: (float(c), float(s)) for n, c, s in zip(names, beta[b], se, strict=True)},
+                warnings=tuple(w) + caught_msgs,
+                details={"covariance": sig[b].tolist(), "visits": list(self.visits),
+                         "reml_criterion": float(crit_val[b]), "n_observations": len(y)}))
+        return results

@@ -100,26 +100,32 @@ def cox_fit(time: np.ndarray, event: np.ndarray, X: np.ndarray, strata: np.ndarr
     return beta, np.linalg.inv(info), ll, converged
 
 
+def _risk_table(time: np.ndarray, status: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct event times, numbers at risk just before each, and row index into them per event."""
+    t, inv = np.unique(time[status > 0], return_inverse=True)
+    n_risk = len(time) - np.searchsorted(np.sort(time), t, side="left")
+    return t, n_risk.astype(float), inv
+
+
 def kaplan_meier(time: np.ndarray, event: np.ndarray) -> pd.DataFrame:
     """Kaplan-Meier survival at each distinct event time with Greenwood standard error."""
-    t = np.unique(time[event == 1])
-    n_risk = np.array([(time >= u).sum() for u in t], dtype=float)
-    d = np.array([((time == u) & (event == 1)).sum() for u in t], dtype=float)
+    time, event = np.asarray(time, float), np.asarray(event)
+    t, n_risk, inv = _risk_table(time, event)
+    d = np.bincount(inv, minlength=len(t)).astype(float)
     surv = np.cumprod(1 - d / n_risk)
     with np.errstate(divide="ignore", invalid="ignore"):
         gw = np.cumsum(d / (n_risk * (n_risk - d)))
-    return pd.DataFrame({"time": t, "n_risk": n_risk, "n_event": d, "survival": surv,
-                         "se": surv * np.sqrt(gw)})
+        se = np.where(surv > 0, surv * np.sqrt(gw), np.nan)
+    return pd.DataFrame({"time": t, "n_risk": n_risk, "n_event": d, "survival": surv, "se": se})
 
 
 def aalen_johansen(time: np.ndarray, status: np.ndarray, cause: int) -> pd.DataFrame:
     """Cumulative incidence of ``cause`` (status 0 censored, other codes competing events)."""
-    t = np.unique(time[status > 0])
-    n_risk = np.array([(time >= u).sum() for u in t], dtype=float)
-    d_all = np.array([((time == u) & (status > 0)).sum() for u in t], dtype=float)
-    d_k = np.array([((time == u) & (status == cause)).sum() for u in t], dtype=float)
-    surv = np.cumprod(1 - d_all / n_risk)
-    surv_before = np.r_[1.0, surv[:-1]]
+    time, status = np.asarray(time, float), np.asarray(status)
+    t, n_risk, inv = _risk_table(time, status)
+    d_all = np.bincount(inv, minlength=len(t)).astype(float)
+    d_k = np.bincount(inv, weights=(status[status > 0] == cause).astype(float), minlength=len(t))
+    surv_before = np.r_[1.0, np.cumprod(1 - d_all / n_risk)[:-1]]
     return pd.DataFrame({"time": t, "n_risk": n_risk, "n_event": d_k,
                          "cumulative_incidence": np.cumsum(surv_before * d_k / n_risk)})
 
