@@ -107,14 +107,17 @@ class MissingCodes(_Frozen):
 
     def reason_for(self, value: Any) -> str | None:
         """The missing reason a raw value stands for, or None when it is not a missing code."""
-        text = _canonical(value)
-        for reason in ("not_answered", "not_applicable", "refused"):
-            if text == _canonical(getattr(self, reason)):
-                return reason
-        return None
+        return self.lookup().get(_canonical(value))
+
+    def lookup(self) -> dict[str, str]:
+        """``{canonical code text: reason}`` for fast matching of raw values."""
+        return {_canonical(self.not_answered): "not_answered", _canonical(self.not_applicable): "not_applicable",
+                _canonical(self.refused): "refused"}
 
 
 def _canonical(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     text = str(value).strip()
@@ -187,6 +190,9 @@ class Constraint(_Frozen):
     right: str
 
 
+# id(instrument) -> (instrument, index); the instrument is kept so a reused id is detected.
+_ITEM_INDEX: dict[int, tuple[Any, dict[str, Item]]] = {}
+
 with warnings.catch_warnings():
     # "construct" is the field's domain name; it shadows pydantic's deprecated BaseModel.construct.
     warnings.filterwarnings("ignore", message='Field name "construct"', category=UserWarning)
@@ -252,10 +258,17 @@ with warnings.catch_warnings():
                                          f"the range of item {item.code}")
 
         def item(self, code: str) -> Item:
-            for it in self.items:
-                if it.code == code:
-                    return it
-            raise KeyError(code)
+            return self.items_by_code()[code]
+
+        def items_by_code(self) -> dict[str, Item]:
+            """``{code: Item}``, built once per instrument (the model is immutable)."""
+            cached = _ITEM_INDEX.get(id(self))
+            if cached is None or cached[0] is not self:
+                if len(_ITEM_INDEX) > 1000:  # keep the cache small; it is rebuilt on demand
+                    _ITEM_INDEX.clear()
+                cached = (self, {it.code: it for it in self.items})
+                _ITEM_INDEX[id(self)] = cached
+            return cached[1]
 
         def scale(self, name: str) -> Scale:
             for sc in self.scales:

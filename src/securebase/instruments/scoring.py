@@ -83,14 +83,18 @@ def _score_items(instrument: Instrument, scale: Scale, clean: Mapping[str, Any])
     if n < need:
         return ScoreResult(scale.name, None, f"{n} of {k} items answered, rule '{scale.rule}' needs at "
                            f"least {need} ({_missing_reason(list(scale.items), clean)})", items_used=n)
-    vals = [Fraction(instrument.item(c).scored_value(clean[c])).limit_denominator(10**9) for c in present]
-    total = sum(vals, Fraction(0))
+    items = instrument.items_by_code()
+    raw = [items[c].scored_value(clean[c]) for c in present]
+    if all(v.is_integer() for v in raw):  # exact integer arithmetic, one Fraction at most
+        total: Fraction | int = sum(int(v) for v in raw)
+    else:
+        total = sum((Fraction(v).limit_denominator(10**9) for v in raw), Fraction(0))
     if scale.rule == "sum":
-        value: Fraction = total
+        value = Fraction(total)
     elif scale.rule == "mean":
-        value = total / n
+        value = Fraction(total) / n
     else:  # prorated_sum
-        value = total / n * k
+        value = Fraction(total) * k / n
     if scale.rounding == "half_up":
         out: float = round_half_up(value)
     else:

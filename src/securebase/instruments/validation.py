@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from securebase.errors import ResponseError
-from securebase.instruments.model import Instrument, Item
+from securebase.instruments.model import Instrument, Item, _canonical
 
 MissingReason = Literal["not_answered", "not_applicable", "refused"]
 
@@ -194,12 +194,13 @@ def validate_responses(instrument: Instrument, responses: Mapping[str, Any], *,
             issues.append(ResponseIssue(instrument.name, str(code), responses[code], allowed, participant,
                                         visit, msg))
     clean: dict[str, Any] = {}
+    missing_lookup = instrument.missing_codes.lookup()
     for item in instrument.items:
         raw = responses.get(item.code)
         if is_blank(raw):
             clean[item.code] = NOT_ANSWERED
             continue
-        reason = instrument.missing_codes.reason_for(raw)
+        reason = missing_lookup.get(_canonical(raw))
         if reason is not None:
             clean[item.code] = Missing(reason)  # type: ignore[arg-type]
             continue
