@@ -181,3 +181,16 @@ def test_resource_use_rows_carry_cost_keys_and_never_invent_quantities() -> None
     assert [(r.item, r.unit, r.quantity) for r in rows] == [("gp_consultation", "contact", 2.0),
                                                              ("foster_care_week", "week", 4.5)]
     assert rows[0].period_end is not None and rows[0].period_end.isoformat() == "2026-06-30"
+
+
+@pytest.mark.parametrize("name", sorted(REQUIRED))
+def test_yaml_round_trip(name: str) -> None:
+    import yaml
+
+    inst = load_instrument(name)
+    assert parse_instrument(yaml.safe_dump(inst.to_dict(), sort_keys=False)) == inst
+
+
+def test_integer_item_keys_are_accepted() -> None:
+    res = score(load_instrument("sdq_parent"), {3: 2, 8: 2, 13: 2})
+    assert res["emotional"].value == 10

@@ -85,3 +85,22 @@ def test_double_coding_sample_is_seeded() -> None:
     a = double_coding_sample(ids, 0.2, rng=np.random.default_rng(1))
     b = double_coding_sample(ids, 0.2, rng=np.random.default_rng(1))
     assert a == b and len(a) == 10 and len(set(a)) == 10
+
+
+def test_paired_ratings_from_coding_records() -> None:
+    from securebase.instruments import load_instrument, validate_responses
+    from securebase.instruments.reliability import paired_ratings
+
+    inst = load_instrument("sensitivity_coding")
+    raw = [
+        {"recording_id": "R1", "coder_id": "C1", "coding_role": "primary", "sensitivity": 5},
+        {"recording_id": "R1", "coder_id": "C2", "coding_role": "second", "sensitivity": 6},
+        {"recording_id": "R2", "coder_id": "C1", "coding_role": "primary", "sensitivity": 3},
+        {"recording_id": "R3", "coder_id": "C1", "coding_role": "primary", "sensitivity": 7},
+        {"recording_id": "R3", "coder_id": "C3", "coding_role": "second", "sensitivity": -97},
+    ]
+    records = [validate_responses(inst, r) for r in raw]
+    ids, a, b = paired_ratings(records)
+    assert ids == ["R1"] and a == [5.0] and b == [6.0]
+    with pytest.raises(DataError):
+        paired_ratings(records + [records[0]])

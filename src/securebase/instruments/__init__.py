@@ -16,7 +16,14 @@ from securebase.instruments.registry import (
     register_instrument,
     unregister_instrument,
 )
-from securebase.instruments.reliability import ICCResult, KappaResult, icc, weighted_kappa
+from securebase.instruments.reliability import (
+    ICCResult,
+    KappaResult,
+    double_coding_sample,
+    icc,
+    paired_ratings,
+    weighted_kappa,
+)
 from securebase.instruments.resource_use import ResourceUseRow, resource_use_rows
 from securebase.instruments.scoring import ScoreResult, round_half_up, score, score_clean
 from securebase.instruments.validation import (
@@ -36,7 +43,7 @@ from securebase.instruments.value_sets import (
 
 __all__ = [
     "Band", "Constraint", "ICCResult", "Instrument", "Item", "KappaResult", "Missing", "MissingCodes",
-    "ResourceUseRow", "ResponseIssue", "ResponseValidationError", "Scale", "ScoreResult", "ValueSet", "get_value_set", "icc",
+    "ResourceUseRow", "double_coding_sample", "paired_ratings", "ResponseIssue", "ResponseValidationError", "Scale", "ScoreResult", "ValueSet", "get_value_set", "icc",
     "list_instruments", "list_value_sets", "load_instrument", "load_instrument_file", "load_value_set",
     "parse_instrument", "register_instrument", "register_value_set", "resource_use_rows", "round_half_up", "score",
     "score_clean", "unregister_instrument", "unregister_value_set", "validate_responses", "weighted_kappa",

@@ -15,7 +15,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -206,6 +206,30 @@ def weighted_kappa(rater1: Sequence[float], rater2: Sequence[float], *,
         warn = (f"only {n} double-coded recordings; the kappa interval is a large-sample approximation",)
     return KappaResult(kappa=float(kappa), se=se, lower=lo, upper=hi,
                        n=n, categories=tuple(float(c) for c in cats), alpha=alpha, warnings=warn)
+
+
+def paired_ratings(records: Sequence[Mapping[str, Any]], rating: str = "sensitivity", *,
+                   id_field: str = "recording_id", role_field: str = "coding_role",
+                   first: str = "primary", second: str = "second") -> tuple[list[str], list[float], list[float]]:
+    """Recordings rated by both coders: (ids, first coder's ratings, second coder's ratings).
+
+    ``records`` are validated ``sensitivity_coding`` responses; recordings coded once, or whose rating
+    is missing for either coder, are left out. A recording coded twice in the same role is an error.
+    """
+    by_role: dict[str, dict[str, float]] = {first: {}, second: {}}
+    for rec in records:
+        role = str(rec.get(role_field))
+        if role not in by_role:
+            continue
+        rid = str(rec.get(id_field))
+        value = rec.get(rating)
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            continue
+        if rid in by_role[role]:
+            raise DataError(f"recording {rid} has two '{role}' codings of {rating}; keep one per role")
+        by_role[role][rid] = float(value)
+    ids = sorted(set(by_role[first]) & set(by_role[second]))
+    return ids, [by_role[first][i] for i in ids], [by_role[second][i] for i in ids]
 
 
 def double_coding_sample(recording_ids: Sequence[str], fraction: float, *,

@@ -179,6 +179,7 @@ def validate_responses(instrument: Instrument, responses: Mapping[str, Any], *,
     missing-value codes map to their reasons. Unknown item codes, values outside an item's allowed
     set or range and failed cross-item constraints are all collected and raised together.
     """
+    responses = {str(k): v for k, v in responses.items()}  # {7: 2} and {"7": 2} mean the same
     where = ""
     if visit is not None:
         where += f' in visit "{visit}"'
