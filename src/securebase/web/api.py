@@ -1,0 +1,407 @@
+"""The JSON API under ``/api``: token authentication, the same services and the same role and site checks
+as the pages. Errors use one shape, ``{"error", "message", "status"}`` (``SecurebaseError.to_dict``)."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from securebase.errors import FieldError
+from securebase.trial import access as _access
+from securebase.trial import (
+    consent,
+    dashboard,
+    data_entry,
+    delivery,
+    enrol,
+    events,
+    queries,
+    screening,
+    visits,
+)
+from securebase.trial.accounts import user_trials
+from securebase.web import history
+from securebase.web.deps import api_user, plain, read, settings_of, store_of, write
+
+router = APIRouter(prefix="/api", tags=["api"])
+User = Annotated[str, Depends(api_user)]
+TrialId = Annotated[str, Path(max_length=64, description="Trial id, e.g. ng26-care")]
+Pid = Annotated[str, Path(max_length=32, description="Participant trial ID, e.g. CARE-0014")]
+Scr = Annotated[str, Path(max_length=32, description="Screening number, e.g. SCR-LA01-0001")]
+VisitId = Annotated[str, Path(max_length=32, description="Visit id from the protocol, e.g. m6")]
+Inst = Annotated[str, Path(max_length=64, description="Instrument name, e.g. sdq_parent")]
+QueryId = Annotated[int, Path(ge=1, le=2_000_000_000)]
+Text = Annotated[str, Field(max_length=4000)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ScreenIn(Body):
+    site_code: str = Field(max_length=32)
+    answers: dict[str, Any] = Field(default_factory=dict, description="Answers to the protocol's eligibility questions")
+    screened_on: date | None = None
+
+
+class ApproachIn(Body):
+    approached: bool
+    not_approached_reason: Text | None = None
+
+
+class DeclineIn(Body):
+    reason: Text
+
+
+class ConsentIn(Body):
+    kind: str = Field(max_length=32)
+    form_version: str = Field(max_length=16)
+    signatory_role: str = Field(max_length=40)
+    signed_on: date | None = None
+    given: bool = True
+
+
+class EnrolIn(Body):
+    sex: str | None = Field(None, max_length=16)
+    enrolled_on: date | None = None
+    identifiers: dict[str, Annotated[str, Field(max_length=400)]] | None = None
+
+
+class VisitOutcomeIn(Body):
+    status: str = Field(max_length=16)
+    completed_on: date | None = None
+    missed_reason: str | None = Field(None, max_length=40)
+    assessor: str | None = Field(None, max_length=120)
+    reason: Text | None = Field(None, description="Reason for change, needed when an outcome was already recorded")
+
+
+class ResponsesIn(Body):
+    responses: dict[str, Any]
+    entry: int = Field(1, ge=1, le=2)
+    complete: bool = True
+    reason: Text | None = Field(None, description="Reason for change, needed when saved answers change")
+
+
+class ResolveIn(Body):
+    item: str = Field(max_length=64)
+    value: Any = None
+    reason: Text
+
+
+class EventIn(Body):
+    event_type: str = Field(max_length=48)
+    occurred_on: date
+    details: dict[str, Any] = Field(default_factory=dict)
+    seriousness: str | None = Field(None, max_length=32)
+    relatedness: str | None = Field(None, max_length=32)
+    expectedness: str | None = Field(None, max_length=32)
+
+
+class SessionIn(Body):
+    session_number: int = Field(ge=1, le=100)
+    offered_on: date
+    attended: bool
+    therapist: str = Field(max_length=64)
+    duration_minutes: float = Field(90.0, gt=0, le=600)
+    fidelity_rating: float | None = Field(None, ge=1, le=5)
+
+
+class WithdrawIn(Body):
+    level: str = Field(max_length=24)
+    reason: Text
+    withdrawn_on: date | None = None
+
+
+class QueryIn(Body):
+    participant_id: str = Field(max_length=32)
+    table_name: str = Field(max_length=64)
+    record_id: int = Field(ge=1, le=2_000_000_000)
+    field: str = Field(max_length=64)
+    question: Text
+
+
+class AnswerIn(Body):
+    answer: Text
+
+
+# -- who am I ---------------------------------------------------------------------------------------
+@router.get("/me", summary="The token's user and their roles")
+def me(request: Request, user: User) -> dict[str, Any]:
+    with store_of(request).read() as s:
+        roles = user_trials(s, user)
+    return {"username": user, "roles": [{"trial_id": t, "role": r, "site": site} for t, r, site in roles]}
+
+
+# -- screening, consent, enrolment ----------------------------------------------------------------------
+@router.get("/trials/{trial_id}/screening", summary="The screening log")
+def screening_log(request: Request, user: User, trial_id: TrialId,
+                  site: Annotated[str | None, Query(max_length=32)] = None) -> list[dict[str, Any]]:
+    return read(request, user, trial_id, lambda s, a: screening.list_screening(s, a, site_code=site))
+
+
+@router.post("/trials/{trial_id}/screening", status_code=201, summary="Screen a child")
+def screen(request: Request, user: User, trial_id: TrialId, body: ScreenIn) -> dict[str, Any]:
+    return write(request, user, trial_id, lambda u, a: screening.to_dict(screening.screen(
+        u, a, site_code=body.site_code, answers=body.answers, screened_on=body.screened_on)))
+
+
+@router.get("/trials/{trial_id}/consort", summary="CONSORT enrolment counts")
+def consort(request: Request, user: User, trial_id: TrialId) -> dict[str, Any]:
+    return read(request, user, trial_id, screening.consort_counts)
+
+
+@router.get("/trials/{trial_id}/screening/{number}", summary="One screening record")
+def screening_one(request: Request, user: User, trial_id: TrialId, number: Scr) -> dict[str, Any]:
+    return read(request, user, trial_id, lambda s, a: screening.get_screening(s, a, number))
+
+
+@router.post("/trials/{trial_id}/screening/{number}/approach", summary="Record the approach")
+def approach(request: Request, user: User, trial_id: TrialId, number: Scr, body: ApproachIn) -> dict[str, Any]:
+    return write(request, user, trial_id, lambda u, a: screening.to_dict(screening.record_approach(
+        u, a, number, approached=body.approached, not_approached_reason=body.not_approached_reason)))
+
+
+@router.post("/trials/{trial_id}/screening/{number}/decline", summary="Record a decline")
+def decline(request: Request, user: User, trial_id: TrialId, number: Scr, body: DeclineIn) -> dict[str, Any]:
+    return write(request, user, trial_id, lambda u, a: screening.to_dict(
+        screening.record_decline(u, a, number, reason=body.reason)))
+
+
+@router.get("/trials/{trial_id}/screening/{number}/consent", summary="Consent status")
+def consent_get(request: Request, user: User, trial_id: TrialId, number: Scr) -> dict[str, Any]:
+    return read(request, user, trial_id, lambda s, a: (_access.require(a, _access.RECRUITMENT_ROLES, "reading consent"),
+                                                       consent.consent_status(s, a, number))[1])
+
+
+@router.post("/trials/{trial_id}/screening/{number}/consent", status_code=201, summary="Record a consent signature")
+def consent_post(request: Request, user: User, trial_id: TrialId, number: Scr, body: ConsentIn) -> dict[str, Any]:
+    def run(u: Any, a: Any) -> dict[str, Any]:
+        consent.record_consent(u, a, number, kind=body.kind, form_version=body.form_version,
+                               signatory_role=body.signatory_role, signed_on=body.signed_on, given=body.given)
+        return consent.consent_status(u.session, a, number)
+    return write(request, user, trial_id, run)
+
+
+@router.post("/trials/{trial_id}/screening/{number}/enrol", status_code=201, summary="Enrol a consented child")
+def enrol_post(request: Request, user: User, trial_id: TrialId, number: Scr, body: EnrolIn) -> dict[str, Any]:
+    key = settings_of(request).encryption_key
+    return write(request, user, trial_id, lambda u, a: enrol.participant_dict(enrol.enrol(
+        u, a, number, sex=body.sex, enrolled_on=body.enrolled_on, identifiers=body.identifiers, encryption_key=key)))
+
+
+# -- participants ------------------------------------------------------------------------------------
+@router.get("/trials/{trial_id}/participants", summary="Participants of your sites")
+def participants(request: Request, user: User, trial_id: TrialId) -> list[dict[str, Any]]:
+    return read(request, user, trial_id, enrol.list_participants)
+
+
+@router.get("/trials/{trial_id}/participants/{pid}", summary="One participant")
+def participant(request: Request, user: User, trial_id: TrialId, pid: Pid) -> dict[str, Any]:
+    return read(request, user, trial_id, lambda s, a: enrol.get_participant(s, a, pid))
+
+
+@router.post("/trials/{trial_id}/participants/{pid}/randomise", summary="Randomise (roles that may see allocation)")
+def randomise(request: Request, user: User, trial_id: TrialId, pid: Pid) -> dict[str, Any]:
+    from securebase.trial.randomise import randomise as run
+
+    return write(request, user, trial_id, lambda u, a: plain(run(u, a, pid)))
+
+
+@router.get("/trials/{trial_id}/participants/{pid}/allocation", summary="Allocation (roles that may see it)")
+def allocation(request: Request, user: User, trial_id: TrialId, pid: Pid) -> dict[str, Any]:
+    from securebase.trial.randomise import allocation_for
+
+    return write(request, user, trial_id, lambda u, a: plain(allocation_for(u, a, pid)))
+
+
+@router.get("/trials/{trial_id}/participants/{pid}/visits", summary="A participant's visits")
+def participant_visits(request: Request, user: User, trial_id: TrialId, pid: Pid) -> list[dict[str, Any]]:
+    return read(request, user, trial_id, lambda s, a: visits.participant_visits(s, a, pid))
+
+
+@router.post("/trials/{trial_id}/participants/{pid}/visits/{visit_id}/outcome", summary="Record a visit outcome")
+def visit_outcome(request: Request, user: User, trial_id: TrialId, pid: Pid, visit_id: VisitId,
+                  body: VisitOutcomeIn) -> dict[str, Any]:
+    def run(u: Any, a: Any) -> dict[str, Any]:
+        visits.record_visit_outcome(u, a, pid, visit_id, status=body.status, completed_on=body.completed_on,
+                                    missed_reason=body.missed_reason, assessor=body.assessor)
+        p, v = visits.get_visit(u.session, a, pid, visit_id)
+        return visits.visit_dict(v, p, visit_id)
+    return write(request, user, trial_id, run, reason=body.reason)
+
+
+@router.get("/trials/{trial_id}/participants/{pid}/visits/{visit_id}/instruments", summary="A visit's instruments")
+def visit_instruments(request: Request, user: User, trial_id: TrialId, pid: Pid, visit_id: VisitId) -> list[dict[str, Any]]:
+    return read(request, user, trial_id, lambda s, a: data_entry.instruments_for_visit(s, a, pid, visit_id))
+
+
+@router.get("/trials/{trial_id}/participants/{pid}/visits/{visit_id}/forms/{instrument}", summary="A data-entry form")
+def form_get(request: Request, user: User, trial_id: TrialId, pid: Pid, visit_id: VisitId, instrument: Inst,
+             entry: Annotated[int, Query(ge=1, le=2)] = 1) -> dict[str, Any]:
+    return plain(read(request, user, trial_id, lambda s, a: data_entry.form(s, a, pid, visit_id, instrument, entry)))
+
+
+@router.post("/trials/{trial_id}/participants/{pid}/visits/{visit_id}/forms/{instrument}", summary="Save answers")
+def form_post(request: Request, user: User, trial_id: TrialId, pid: Pid, visit_id: VisitId, instrument: Inst,
+              body: ResponsesIn) -> dict[str, Any]:
+    return write(request, user, trial_id, lambda u, a: data_entry.save_responses(
+        u, a, pid, visit_id, instrument, body.responses, entry=body.entry, complete=body.complete).to_dict(),
+        reason=body.reason)
+
+
+@router.get("/trials/{trial_id}/participants/{pid}/visits/{visit_id}/forms/{instrument}/discrepancies",
+            summary="Double data entry discrepancies")
+def discrepancies(request: Request, user: User, trial_id: TrialId, pid: Pid, visit_id: VisitId,
+                  instrument: Inst) -> list[dict[str, Any]]:
+    return read(request, user, trial_id, lambda s, a: data_entry.discrepancies(s, a, pid, visit_id, instrument))
+
+
+@router.post("/trials/{trial_id}/participants/{pid}/visits/{visit_id}/forms/{instrument}/resolve",
+             summary="Resolve a discrepancy")
+def resolve(request: Request, user: User, trial_id: TrialId, pid: Pid, visit_id: VisitId, instrument: Inst,
+            body: ResolveIn) -> dict[str, Any]:
+    return write(request, user, trial_id, lambda u, a: data_entry.resolve_discrepancy(
+        u, a, pid, visit_id, instrument, body.item, body.value).to_dict(), reason=body.reason)
+
+
+@router.get("/trials/{trial_id}/participants/{pid}/scores", summary="A participant's scores")
+def scores(request: Request, user: User, trial_id: TrialId, pid: Pid) -> list[dict[str, Any]]:
+    return read(request, user, trial_id, lambda s, a: data_entry.saved_scores(s, a, pid))
+
+
+@router.get("/trials/{trial_id}/participants/{pid}/events", summary="A participant's events")
+def participant_events(request: Request, user: User, trial_id: TrialId, pid: Pid) -> list[dict[str, Any]]:
+    return read(request, user, trial_id, lambda s, a: events.list_events(s, a, participant_id=pid))
+
+
+@router.post("/trials/{trial_id}/participants/{pid}/events", status_code=201, summary="Record an event")
+def event_post(request: Request, user: User, trial_id: TrialId, pid: Pid, body: EventIn) -> dict[str, Any]:
+    def run(u: Any, a: Any) -> dict[str, Any]:
+        ev = events.record_event(u, a, pid, event_type=body.event_type, occurred_on=body.occurred_on,
+                                 details=body.details, seriousness=body.seriousness, relatedness=body.relatedness,
+                                 expectedness=body.expectedness)
+        return events.event_dict(ev, _access.participant(u.session, a, pid))
+    return write(request, user, trial_id, run)
+
+
+@router.get("/trials/{trial_id}/participants/{pid}/delivery", summary="Intervention delivery log (unblinded roles)")
+def delivery_get(request: Request, user: User, trial_id: TrialId, pid: Pid) -> dict[str, Any]:
+    return read(request, user, trial_id, lambda s, a: delivery.delivery_summary(s, a, pid))
+
+
+@router.post("/trials/{trial_id}/participants/{pid}/delivery", status_code=201, summary="Log a session (unblinded roles)")
+def delivery_post(request: Request, user: User, trial_id: TrialId, pid: Pid, body: SessionIn) -> dict[str, Any]:
+    def run(u: Any, a: Any) -> dict[str, Any]:
+        delivery.record_session(u, a, pid, **body.model_dump())
+        return delivery.delivery_summary(u.session, a, pid)
+    return write(request, user, trial_id, run)
+
+
+@router.get("/trials/{trial_id}/participants/{pid}/withdrawals", summary="Withdrawals")
+def withdrawals_get(request: Request, user: User, trial_id: TrialId, pid: Pid) -> list[dict[str, Any]]:
+    return read(request, user, trial_id, lambda s, a: consent.withdrawals(s, a, pid))
+
+
+@router.post("/trials/{trial_id}/participants/{pid}/withdrawals", status_code=201, summary="Record a withdrawal")
+def withdrawals_post(request: Request, user: User, trial_id: TrialId, pid: Pid, body: WithdrawIn) -> list[dict[str, Any]]:
+    def run(u: Any, a: Any) -> list[dict[str, Any]]:
+        consent.withdraw(u, a, pid, level=body.level, reason=body.reason, withdrawn_on=body.withdrawn_on)
+        return consent.withdrawals(u.session, a, pid)
+    return write(request, user, trial_id, run)
+
+
+@router.get("/trials/{trial_id}/participants/{pid}/audit", summary="A participant's audit trail (blinded as needed)")
+def audit(request: Request, user: User, trial_id: TrialId, pid: Pid) -> list[dict[str, Any]]:
+    return read(request, user, trial_id, lambda s, a: history.participant_audit(s, a, pid))
+
+
+# -- lists across participants ----------------------------------------------------------------------------
+@router.get("/trials/{trial_id}/visits/upcoming", summary="Upcoming assessments")
+def upcoming(request: Request, user: User, trial_id: TrialId,
+             site: Annotated[str | None, Query(max_length=32)] = None,
+             assessor: Annotated[str | None, Query(max_length=120)] = None,
+             horizon_days: Annotated[int, Query(ge=0, le=3660)] = 60) -> list[dict[str, Any]]:
+    return read(request, user, trial_id, lambda s, a: visits.upcoming_visits(
+        s, a, site_code=site, assessor=assessor, horizon_days=horizon_days))
+
+
+@router.get("/trials/{trial_id}/visits/overdue", summary="Overdue assessments")
+def overdue(request: Request, user: User, trial_id: TrialId, site: Annotated[str | None, Query(max_length=32)] = None,
+            assessor: Annotated[str | None, Query(max_length=120)] = None) -> list[dict[str, Any]]:
+    return read(request, user, trial_id, lambda s, a: visits.overdue_visits(s, a, site_code=site, assessor=assessor))
+
+
+@router.get("/trials/{trial_id}/events", summary="Events of your sites")
+def all_events(request: Request, user: User, trial_id: TrialId,
+               event_type: Annotated[str | None, Query(max_length=48)] = None) -> list[dict[str, Any]]:
+    return read(request, user, trial_id, lambda s, a: events.list_events(s, a, event_type=event_type))
+
+
+@router.get("/trials/{trial_id}/queries", summary="Data queries")
+def queries_get(request: Request, user: User, trial_id: TrialId,
+                status: Annotated[str | None, Query(max_length=16)] = None) -> list[dict[str, Any]]:
+    return read(request, user, trial_id, lambda s, a: queries.list_queries(s, a, status=status))
+
+
+@router.post("/trials/{trial_id}/queries", status_code=201, summary="Raise a data query")
+def queries_post(request: Request, user: User, trial_id: TrialId, body: QueryIn) -> dict[str, Any]:
+    def run(u: Any, a: Any) -> dict[str, Any]:
+        q = queries.raise_query(u, a, body.participant_id, table_name=body.table_name, record_id=body.record_id,
+                                field=body.field, question=body.question)
+        return queries.get_query(u.session, a, q.id)
+    return write(request, user, trial_id, run)
+
+
+@router.get("/trials/{trial_id}/queries/{query_id}", summary="One data query")
+def query_get(request: Request, user: User, trial_id: TrialId, query_id: QueryId) -> dict[str, Any]:
+    return read(request, user, trial_id, lambda s, a: queries.get_query(s, a, query_id))
+
+
+@router.post("/trials/{trial_id}/queries/{query_id}/answer", summary="Answer a data query (site)")
+def query_answer(request: Request, user: User, trial_id: TrialId, query_id: QueryId, body: AnswerIn) -> dict[str, Any]:
+    def run(u: Any, a: Any) -> dict[str, Any]:
+        queries.answer_query(u, a, query_id, answer=body.answer)
+        return queries.get_query(u.session, a, query_id)
+    return write(request, user, trial_id, run)
+
+
+@router.post("/trials/{trial_id}/queries/{query_id}/close", summary="Close an answered data query")
+def query_close(request: Request, user: User, trial_id: TrialId, query_id: QueryId) -> dict[str, Any]:
+    def run(u: Any, a: Any) -> dict[str, Any]:
+        queries.close_query(u, a, query_id)
+        return queries.get_query(u.session, a, query_id)
+    return write(request, user, trial_id, run)
+
+
+@router.get("/trials/{trial_id}/dashboard", summary="Recruitment, retention, overdue visits, completeness")
+def dash(request: Request, user: User, trial_id: TrialId) -> dict[str, Any]:
+    return read(request, user, trial_id, dashboard.dashboard)
+
+
+@router.get("/trials/{trial_id}/datasets/{frame}", summary="Analysis dataset as CSV (allocation only for unblinded)",
+            response_class=PlainTextResponse)
+def dataset(request: Request, user: User, trial_id: TrialId,
+            frame: Annotated[str, Path(max_length=16, description="participants, visits or resource_use")]) -> PlainTextResponse:
+    return PlainTextResponse(export_csv(request, user, trial_id, frame), media_type="text/csv")
+
+
+def export_csv(request: Request, user: str, trial_id: str, frame: str) -> str:
+    from securebase.analysis.datasets import extract_datasets
+
+    if frame not in ("participants", "visits", "resource_use"):
+        raise FieldError("frame", frame, "participants, visits or resource_use")
+
+    def run(u: Any, a: Any) -> str:
+        data = extract_datasets(u.session, a)
+        df = getattr(data, frame)
+        u.log_event("dataset_exported", table_name="analysis", record_id=f"{trial_id}:{frame}", trial_id=trial_id,
+                    detail={"frame": frame, "rows": len(df), "blinded": data.blinded})
+        buf = io.StringIO()
+        df.to_csv(buf, index=False)
+        return buf.getvalue()
+    return write(request, user, trial_id, run)

@@ -1,0 +1,103 @@
+"""The web application factory: ``create_app(settings)`` builds the FastAPI app (pages and JSON API).
+
+Nothing happens at import time: the store is opened when the app is built. Sessions are signed cookies
+(Starlette ``SessionMiddleware``, itsdangerous) with the settings' secret, HttpOnly, SameSite=strict, marked
+Secure unless the server listens on the loopback address only, and valid for ``settings.session_hours``.
+Every error becomes one JSON shape (``SecurebaseError.to_dict``) with its HTTP status for the API, or an
+error page for people; never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from importlib import resources
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+
+from securebase.errors import SecurebaseError
+from securebase.settings import Settings
+from securebase.store import Store, open_store
+from securebase.web import api, pages
+from securebase.web.deps import LoginRequired
+from securebase.web.render import render_error
+
+log = logging.getLogger("securebase.web")
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _error_shape(name: str, message: str, status: int) -> dict[str, object]:
+    return {"error": name, "message": message, "status": status}
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api") or request.url.path.startswith("/openapi")
+
+
+def create_app(settings: Settings, *, store: Store | None = None, secure_cookies: bool | None = None) -> FastAPI:
+    """Build the app for ``settings`` (opening and migrating ``settings.database_url`` unless ``store`` is given)."""
+    app = FastAPI(title="securebase", version="1", description="Running the NG26 attachment trials: JSON API "
+                  "(token authentication: 'Authorization: Bearer <token>', from `securebase user token`).",
+                  docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json")
+    app.state.settings = settings
+    app.state.store = store or open_store(settings.database_url)
+    secure = secure_cookies if secure_cookies is not None else settings.host not in LOOPBACK
+    app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="securebase_session",
+                       max_age=settings.session_hours * 3600, same_site="strict", https_only=secure)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response: Response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, exc: LoginRequired) -> Response:
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+    @app.exception_handler(SecurebaseError)
+    async def _domain(request: Request, exc: SecurebaseError) -> Response:
+        if _wants_json(request):
+            return JSONResponse(exc.to_dict(), status_code=exc.http_status)
+        return render_error(request, exc.http_status, type(exc).__name__, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        parts = []
+        for e in exc.errors()[:10]:
+            where = ".".join(str(x) for x in e.get("loc", ()) if x != "body")
+            parts.append(f"{where}: {e.get('msg', 'invalid')}")
+        msg = "the request is not valid: " + "; ".join(parts) + "; see /api/openapi.json for the expected shape"
+        if _wants_json(request):
+            return JSONResponse(_error_shape("InputError", msg, 422), status_code=422)
+        return render_error(request, 422, "InputError", msg)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        msg = {404: "no such page or API route; check the address", 405: "this method is not allowed here"}.get(
+            exc.status_code, str(exc.detail))
+        if _wants_json(request):
+            return JSONResponse(_error_shape("NotFound" if exc.status_code == 404 else "HTTPError", msg, exc.status_code),
+                                status_code=exc.status_code)
+        return render_error(request, exc.status_code, "NotFound" if exc.status_code == 404 else "Error", msg)
+
+    @app.exception_handler(Exception)
+    async def _internal(request: Request, exc: Exception) -> Response:
+        log.exception("internal error on %s %s", request.method, request.url.path)
+        msg = "an internal error occurred; nothing was saved. Please report the time and what you were doing."
+        if _wants_json(request):
+            return JSONResponse(_error_shape("InternalError", msg, 500), status_code=500)
+        return render_error(request, 500, "InternalError", msg)
+
+    static = resources.files("securebase.web") / "static"
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    return app

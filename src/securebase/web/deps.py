@@ -1,0 +1,110 @@
+"""Request plumbing shared by the pages and the API: the store, who is asking, CSRF, units of work.
+
+Routes only translate: they turn a request into a service call inside a unit of work and a service result
+(or a domain error) into a response. The role and site checks are in the services.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from fastapi import Request
+from sqlalchemy.orm import Session
+
+from securebase.errors import PermissionDenied
+from securebase.settings import Settings
+from securebase.store import Store, UnitOfWork
+from securebase.trial.accounts import NotAuthenticated, authenticate_token
+from securebase.trial.audit_view import actor_for
+from securebase.trial.roles import Actor
+
+T = TypeVar("T")
+
+
+class LoginRequired(NotAuthenticated):
+    """A page needs a logged-in user (answered by a redirect to the log-in page)."""
+
+
+def store_of(request: Request) -> Store:
+    return request.app.state.store
+
+
+def settings_of(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def csrf_token(request: Request) -> str:
+    tok = request.session.get("csrf")
+    if not tok:
+        tok = secrets.token_urlsafe(32)
+        request.session["csrf"] = tok
+    return tok
+
+
+def check_csrf(request: Request, sent: str | None) -> None:
+    expected = request.session.get("csrf")
+    if not expected or not sent or not secrets.compare_digest(str(expected), str(sent)):
+        raise PermissionDenied("the form's security token is missing or out of date (CSRF check); reload the page "
+                               "and submit again")
+
+
+def page_user(request: Request) -> str:
+    """The logged-in user of a page request (session cookie), or LoginRequired."""
+    user = request.session.get("user")
+    at = request.session.get("at", 0)
+    hours = settings_of(request).session_hours
+    if not user or time.time() - float(at) > hours * 3600:
+        request.session.pop("user", None)
+        raise LoginRequired("please log in")
+    return str(user)
+
+
+def api_user(request: Request) -> str:
+    """The user of an API request: ``Authorization: Bearer <token>``."""
+    auth = request.headers.get("authorization", "")
+    scheme, _, token = auth.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthenticated("this API needs 'Authorization: Bearer <token>'; create a token with "
+                               "`securebase user token USERNAME`")
+    with store_of(request).read() as session:
+        return authenticate_token(session, token.strip())
+
+
+@contextmanager
+def reading(request: Request, username: str, trial_id: str) -> Iterator[tuple[Session, Actor]]:
+    with store_of(request).read() as session:
+        yield session, actor_for(session, username, trial_id)
+
+
+def read(request: Request, username: str, trial_id: str, fn: Callable[[Session, Actor], T]) -> T:
+    with reading(request, username, trial_id) as (session, actor):
+        return fn(session, actor)
+
+
+def write(request: Request, username: str, trial_id: str, fn: Callable[[UnitOfWork, Actor], T],
+          reason: str | None = None) -> T:
+    """Run ``fn`` in one unit of work for ``username`` on ``trial_id`` and commit it."""
+    with store_of(request).unit_of_work(actor=username, reason=(reason or None)) as uow:
+        actor = actor_for(uow.session, username, trial_id)
+        out = fn(uow, actor)
+        uow.commit()
+        return out
+
+
+def plain(value: Any) -> Any:
+    """Make service results JSON-friendly (dates to ISO strings, result objects to dicts)."""
+    import datetime as _dt
+
+    if hasattr(value, "to_dict"):
+        return plain(value.to_dict())
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, (_dt.date, _dt.datetime)):
+        return value.isoformat()
+    return value

@@ -1,0 +1,487 @@
+"""Staff pages for follow-up: participant, visits, data-entry forms (from the instrument definitions, with
+inline validation), events, the delivery log, withdrawals, the audit view, data queries and the dashboard."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+
+from securebase.errors import BlindingError, ConflictError, InputError
+from securebase.instruments import ResponseValidationError, load_instrument, validate_responses
+from securebase.trial import access, consent, dashboard, data_entry, delivery, enrol, events, queries, visits
+from securebase.web import history
+from securebase.web.deps import check_csrf, page_user, read, write
+from securebase.web.render import field, form, link, page
+
+router = APIRouter(include_in_schema=False)
+User = Annotated[str, Depends(page_user)]
+
+
+async def posted(request: Request) -> dict[str, str]:
+    data = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    check_csrf(request, data.pop("csrf_token", None))
+    return data
+
+
+Form = Annotated[dict[str, str], Depends(posted)]
+
+
+def see_other(url: str, notice: str = "") -> Response:
+    from urllib.parse import quote
+
+    from fastapi.responses import RedirectResponse
+
+    return RedirectResponse(url + (f"?notice={quote(notice)}" if notice else ""), status_code=303)
+
+
+def participant_page(request: Request, user: str, trial_id: str, pid: str, *, error: str = "",
+                     status: int = 200) -> HTMLResponse:
+    base = f"/trials/{trial_id}/participants/{pid}"
+
+    def build(s: Any, a: Any) -> list[dict[str, Any]]:
+        p = enrol.get_participant(s, a, pid)
+        out: list[dict[str, Any]] = [{"heading": "Participant", "dl": [
+            ("Trial ID", p["participant_id"]), ("Site", p["site"]), ("Status", p["status"]),
+            ("Enrolled on", p["enrolled_on"]), ("Age", p["age_years"]), ("Age band", p["age_band"]), ("Sex", p["sex"]),
+            ("Care status", p["care_status"]), ("Maltreatment type", p["maltreatment_type"])]}]
+        vs = visits.participant_visits(s, a, pid) if a.has(*access.VISIT_ROLES) else []
+        if a.can_see_allocation() and a.has(*access.RECRUITMENT_ROLES):
+            if vs:
+                from securebase.trial.randomise import allocation_for
+
+                with request.app.state.store.unit_of_work(actor=user, write=False) as uow:
+                    view = allocation_for(uow, a, pid)
+                out.append({"heading": "Allocation", "id": "allocation", "dl": [
+                    ("Arm", f"{view.arm_name} ({view.arm})"), ("Allocation number", view.sequence_number),
+                    ("Allocated on", view.allocated_on.isoformat()), ("By", view.allocated_by)],
+                    "links": [link(f"{base}/delivery", "Intervention delivery log")]})
+            elif p["status"] == "enrolled":
+                out.append({"heading": "Randomisation", "form": form(f"{base}/randomise", [], "Randomise",
+                                                                      form_id="randomise-form")})
+        out.append({"heading": "Visits", "table": {
+            "columns": ["visit", "due", "window", "status", "completed", "assessor"],
+            "rows": [[link(f"{base}/visits/{v['visit_id']}", v["label"]), v["due_on"],
+                      f"{v['window_opens']} to {v['window_closes']}", v["status"], v["completed_on"], v["assessor"]]
+                     for v in vs], "empty": "Visits are scheduled at randomisation."}})
+        evs = events.list_events(s, a, participant_id=pid)
+        out.append({"heading": "Events", "table": {"columns": ["date", "type", "details", "SAE"], "rows": [
+            [e["occurred_on"], e["event_type"], ", ".join(f"{k}: {v}" for k, v in e["details"].items()),
+             " / ".join(x for x in (e["seriousness"], e["relatedness"], e["expectedness"]) if x)] for e in evs],
+            "empty": "No event recorded."}})
+        if a.has(*access.EVENT_ROLES):
+            types = events.event_types(s, trial_id)
+            out.append({"heading": "Record an event", "form": form(f"{base}/events", [
+                field("event_type", "Event", "select", options=list(types.items()), required=True),
+                field("occurred_on", "Date", "date", required=True),
+                field("details", "Details", "textarea", help="one 'name: value' per line (records are checked "
+                      "against their definitions)"),
+                field("seriousness", "Seriousness (SAE)", "select", options=[(x, x) for x in events.SERIOUSNESS]),
+                field("relatedness", "Relatedness (SAE)", "select", options=[(x, x) for x in events.RELATEDNESS]),
+                field("expectedness", "Expectedness (SAE)", "select", options=[(x, x) for x in events.EXPECTEDNESS])],
+                "Record event", form_id="event-form")})
+        ws = consent.withdrawals(s, a, pid)
+        out.append({"heading": "Withdrawals", "table": {"columns": ["level", "on", "reason", "what it stops"], "rows": [
+            [w["level"], w["withdrawn_on"], w["reason"], w["stops"]] for w in ws], "empty": "No withdrawal."}})
+        if a.has(*(access.RECRUITMENT_ROLES | {access.Role.data_manager})):
+            levels = [(k, f"{k.replace('_', ' ')}: {v}") for k, v in consent.WITHDRAWAL_LEVELS.items()
+                      if a.can_see_allocation() or k != "intervention"]
+            out.append({"heading": "Record a withdrawal", "form": form(f"{base}/withdraw", [
+                field("level", "Level", "select", options=levels, required=True),
+                field("reason", "Reason given", required=True),
+                field("withdrawn_on", "Date", "date", value=access.today().isoformat())],
+                "Record withdrawal", form_id="withdraw-form")})
+        out.append({"links": [link(f"{base}/audit", "Audit trail")]})
+        return out
+    sections = read(request, user, trial_id, build)
+    return page(request, f"Participant {pid}", sections, trial_id=trial_id, error=error, status=status)
+
+
+@router.get("/trials/{trial_id}/participants/{pid}")
+def participant_get(request: Request, trial_id: str, pid: str, user: User) -> HTMLResponse:
+    return participant_page(request, user, trial_id, pid)
+
+
+def _details(text: str) -> dict[str, str]:
+    out = {}
+    for line in text.splitlines():
+        if ":" in line:
+            k, v = line.split(":", 1)
+            if k.strip():
+                out[k.strip()] = v.strip()
+    return out
+
+
+def _participant_action(request: Request, user: str, trial_id: str, pid: str, fn: Any, notice: str,
+                        reason: str | None = None) -> Response:
+    try:
+        write(request, user, trial_id, fn, reason=reason)
+    except (InputError, ConflictError) as exc:
+        return participant_page(request, user, trial_id, pid, error=exc.message, status=exc.http_status)
+    return see_other(f"/trials/{trial_id}/participants/{pid}", notice)
+
+
+@router.post("/trials/{trial_id}/participants/{pid}/events")
+def event_post(request: Request, trial_id: str, pid: str, user: User, data: Form) -> Response:
+    return _participant_action(request, user, trial_id, pid, lambda u, a: events.record_event(
+        u, a, pid, event_type=data.get("event_type", ""), occurred_on=data.get("occurred_on") or None,
+        details=_details(data.get("details", "")), seriousness=data.get("seriousness") or None,
+        relatedness=data.get("relatedness") or None, expectedness=data.get("expectedness") or None), "Event recorded")
+
+
+@router.post("/trials/{trial_id}/participants/{pid}/withdraw")
+def withdraw_post(request: Request, trial_id: str, pid: str, user: User, data: Form) -> Response:
+    return _participant_action(request, user, trial_id, pid, lambda u, a: consent.withdraw(
+        u, a, pid, level=data.get("level", ""), reason=data.get("reason", ""),
+        withdrawn_on=data.get("withdrawn_on") or None), "Withdrawal recorded")
+
+
+@router.get("/trials/{trial_id}/participants/{pid}/audit")
+def audit_get(request: Request, trial_id: str, pid: str, user: User) -> HTMLResponse:
+    rows = read(request, user, trial_id, lambda s, a: history.participant_audit(s, a, pid))
+    table = {"columns": ["#", "when (UTC)", "who", "action", "table", "old", "new", "reason"],
+             "rows": [[r["seq"], r["at"], r["actor"], r["action"], r["table"], r["old"], r["new"], r["reason"]]
+                      for r in rows]}
+    return page(request, f"Audit trail of {pid}", [{"table": table}], trial_id=trial_id)
+
+
+# -- delivery (roles that may see allocation only) -----------------------------------------------------------
+def delivery_page(request: Request, user: str, trial_id: str, pid: str, *, error: str = "", status: int = 200) -> HTMLResponse:
+    d = read(request, user, trial_id, lambda s, a: delivery.delivery_summary(s, a, pid))
+    base = f"/trials/{trial_id}/participants/{pid}"
+    sections = [{"heading": "Summary", "dl": [
+        ("Sessions offered", d["sessions_offered"]), ("Sessions attended", d["sessions_attended"]),
+        ("Complier (threshold)", f"{d['complier']} ({d['threshold']})"), ("Therapists", ", ".join(d["therapists"])),
+        ("Mean fidelity", d["mean_fidelity"])]},
+        {"heading": "Sessions", "table": {"columns": ["#", "offered on", "attended", "therapist", "minutes", "fidelity"],
+                                         "rows": [[x["session_number"], x["offered_on"], "yes" if x["attended"] else "no",
+                                                   x["therapist"], x["duration_minutes"], x["fidelity_rating"]]
+                                                  for x in d["sessions"]]}},
+        {"heading": "Log a session", "form": form(f"{base}/delivery", [
+            field("session_number", "Session number", "number", value=d["sessions_offered"] + 1, required=True),
+            field("offered_on", "Offered on", "date", required=True),
+            field("attended", "Attended", "checkbox", value=True),
+            field("therapist", "Therapist or group", required=True),
+            field("duration_minutes", "Minutes", "number", value=90),
+            field("fidelity_rating", "Fidelity (1-5)", "number")], "Log session", form_id="session-form")}]
+    return page(request, f"Delivery log of {pid}", sections, trial_id=trial_id, error=error, status=status)
+
+
+@router.get("/trials/{trial_id}/participants/{pid}/delivery")
+def delivery_get(request: Request, trial_id: str, pid: str, user: User) -> HTMLResponse:
+    return delivery_page(request, user, trial_id, pid)
+
+
+def _num(value: str | None, name: str, cast: Any = float) -> Any:
+    if value in (None, ""):
+        return None
+    try:
+        return cast(value)
+    except ValueError:
+        raise access.FieldError(name, value, "a number") from None
+
+
+@router.post("/trials/{trial_id}/participants/{pid}/delivery")
+def delivery_post(request: Request, trial_id: str, pid: str, user: User, data: Form) -> Response:
+    try:
+        write(request, user, trial_id, lambda u, a: delivery.record_session(
+            u, a, pid, session_number=_num(data.get("session_number"), "session_number", int) or 0,
+            offered_on=data.get("offered_on") or None, attended=bool(data.get("attended")),  # type: ignore[arg-type]
+            therapist=data.get("therapist", ""), duration_minutes=_num(data.get("duration_minutes"), "duration_minutes") or 90.0,
+            fidelity_rating=_num(data.get("fidelity_rating"), "fidelity_rating")))
+    except (InputError, ConflictError) as exc:
+        return delivery_page(request, user, trial_id, pid, error=exc.message, status=exc.http_status)
+    return see_other(f"/trials/{trial_id}/participants/{pid}/delivery", "Session logged")
+
+
+# -- visits and data entry ---------------------------------------------------------------------------------
+def visit_page(request: Request, user: str, trial_id: str, pid: str, visit_id: str, *, error: str = "",
+               status: int = 200) -> HTMLResponse:
+    base = f"/trials/{trial_id}/participants/{pid}/visits/{visit_id}"
+
+    def build(s: Any, a: Any) -> tuple[str, list[dict[str, Any]]]:
+        p, v = visits.get_visit(s, a, pid, visit_id)
+        label = access.protocol_of(s, trial_id).visit(visit_id).label
+        d = visits.visit_dict(v, p, label)
+        insts = data_entry.instruments_for_visit(s, a, pid, visit_id)
+        rows = [[link(f"{base}/forms/{i['instrument']}", i["label"]), i["respondent"],
+                 "optional" if i["optional"] else "required", i["state"],
+                 link(f"{base}/forms/{i['instrument']}?entry=2", "second entry")] for i in insts]
+        return label, [
+            {"heading": "Visit", "dl": [("Participant", pid), ("Due", d["due_on"]),
+                                        ("Window", f"{d['window_opens']} to {d['window_closes']}"),
+                                        ("Status", d["status"]), ("Completed on", d["completed_on"]),
+                                        ("Missed reason", d["missed_reason"]), ("Assessor", d["assessor"])]},
+            {"heading": "Instruments", "table": {"columns": ["instrument", "respondent", "", "state", ""], "rows": rows}},
+            {"heading": "Visit outcome", "form": form(f"{base}/outcome", [
+                field("status", "Outcome", "select", options=[(x, x) for x in visits.OUTCOMES], required=True),
+                field("completed_on", "Date of the visit", "date"),
+                field("missed_reason", "Reason missed", "select", options=[(x, x.replace("_", " ")) for x in visits.MISSED_REASONS]),
+                field("reason", "Reason for change (when changing a recorded outcome)")],
+                "Record outcome", form_id="outcome-form")}]
+    label, sections = read(request, user, trial_id, build)
+    return page(request, f"{pid}: {label}", sections, trial_id=trial_id, error=error, status=status)
+
+
+@router.get("/trials/{trial_id}/participants/{pid}/visits/{visit_id}")
+def visit_get(request: Request, trial_id: str, pid: str, visit_id: str, user: User) -> HTMLResponse:
+    return visit_page(request, user, trial_id, pid, visit_id)
+
+
+@router.post("/trials/{trial_id}/participants/{pid}/visits/{visit_id}/outcome")
+def outcome_post(request: Request, trial_id: str, pid: str, visit_id: str, user: User, data: Form) -> Response:
+    try:
+        write(request, user, trial_id, lambda u, a: visits.record_visit_outcome(
+            u, a, pid, visit_id, status=data.get("status", ""), completed_on=data.get("completed_on") or None,
+            missed_reason=data.get("missed_reason") or None), reason=data.get("reason") or None)
+    except (InputError, ConflictError) as exc:
+        return visit_page(request, user, trial_id, pid, visit_id, error=exc.message, status=exc.http_status)
+    return see_other(f"/trials/{trial_id}/participants/{pid}/visits/{visit_id}", "Visit outcome recorded")
+
+
+def _item_fields(f: dict[str, Any], values: dict[str, Any], issues: dict[str, str]) -> list[dict[str, Any]]:
+    mc = f["missing_codes"]
+    missing = [(str(mc["not_answered"]), "not answered"), (str(mc["not_applicable"]), "not applicable"),
+               (str(mc["refused"]), "refused")]
+    out = []
+    for it in f["items"]:
+        code = it["code"]
+        value = values.get(code, it["value"])
+        label = f"{code}. {it['label']}" if it["label"] != code else code
+        if it["allowed"]:
+            labels = it["value_labels"] or {}
+            opts = [(str(v), f"{v} {labels.get(str(v), '')}".strip()) for v in it["allowed"]] + missing
+            out.append(field(f"item_{code}", label, "select", value=value, options=opts, error=issues.get(code, "")))
+        else:
+            kind = "date" if it["response_type"] == "date" else "text"
+            rng = f"{it['minimum']} to {it['maximum']}" if it["minimum"] is not None else ""
+            help_ = "; ".join(x for x in (rng, it["unit"] or "", "or a missing code " + "/".join(c for c, _ in missing)) if x)
+            out.append(field(f"item_{code}", label, kind, value=value, help=help_, error=issues.get(code, "")))
+    return out
+
+
+def form_page(request: Request, user: str, trial_id: str, pid: str, visit_id: str, instrument: str, entry: int,
+              *, values: dict[str, Any] | None = None, issues: dict[str, str] | None = None, error: str = "",
+              status: int = 200) -> HTMLResponse:
+    f = read(request, user, trial_id, lambda s, a: data_entry.form(s, a, pid, visit_id, instrument, entry))
+    base = f"/trials/{trial_id}/participants/{pid}/visits/{visit_id}/forms/{instrument}"
+    fields = _item_fields(f, values or {}, issues or {}) + [
+        field("entry", "", "hidden", value=entry),
+        field("complete", "Complete (every item answered or coded); untick to save as partial", "checkbox", value=True),
+        field("reason", "Reason for change (needed when changing saved answers)")]
+    sections = [{"text": [f"{f['title']}, answered by the {f['respondent']}; entry {entry}"
+                          + (" (second, independent entry)" if entry == 2 else "") + "."],
+                 "form": form(f"{base}?entry={entry}", fields, "Save", form_id="data-entry",
+                              validate_url=f"{base}/validate")}]
+    if entry == 2:
+        sections.append({"links": [{"href": f"{base}/discrepancies", "text": "Compare the two entries"}]})
+    return page(request, f"{pid}: {f['title']}", sections, trial_id=trial_id, error=error, status=status)
+
+
+@router.get("/trials/{trial_id}/participants/{pid}/visits/{visit_id}/forms/{instrument}")
+def form_get(request: Request, trial_id: str, pid: str, visit_id: str, instrument: str, user: User,
+             entry: int = 1) -> HTMLResponse:
+    return form_page(request, user, trial_id, pid, visit_id, instrument, 2 if entry == 2 else 1)
+
+
+def _responses(data: dict[str, str]) -> dict[str, str]:
+    return {k[5:]: v for k, v in data.items() if k.startswith("item_")}
+
+
+@router.post("/trials/{trial_id}/participants/{pid}/visits/{visit_id}/forms/{instrument}")
+def form_post(request: Request, trial_id: str, pid: str, visit_id: str, instrument: str, user: User, data: Form,
+              entry: int = 1) -> Response:
+    entry = 2 if entry == 2 or data.get("entry") == "2" else 1
+    responses = _responses(data)
+    try:
+        result = write(request, user, trial_id, lambda u, a: data_entry.save_responses(
+            u, a, pid, visit_id, instrument, responses, entry=entry, complete=bool(data.get("complete"))),
+            reason=data.get("reason") or None)
+    except ResponseValidationError as exc:
+        issues = {i.item: i.message for i in exc.issues}
+        return form_page(request, user, trial_id, pid, visit_id, instrument, entry, values=responses, issues=issues,
+                         error=exc.message, status=422)
+    except (InputError, ConflictError) as exc:
+        return form_page(request, user, trial_id, pid, visit_id, instrument, entry, values=responses,
+                         error=exc.message, status=exc.http_status)
+    return see_other(f"/trials/{trial_id}/participants/{pid}/visits/{visit_id}", "Saved: " + result.summary())
+
+
+@router.post("/trials/{trial_id}/participants/{pid}/visits/{visit_id}/forms/{instrument}/validate")
+def form_validate(request: Request, trial_id: str, pid: str, visit_id: str, instrument: str, user: User,
+                  data: Form) -> JSONResponse:
+    """Inline validation: check the answers without saving; returns ``{"issues": {item: message}}``."""
+    read(request, user, trial_id, lambda s, a: data_entry.form(s, a, pid, visit_id, instrument))
+    responses = {k: v for k, v in _responses(data).items() if v != ""}
+    try:
+        validate_responses(load_instrument(instrument), responses, participant=pid, visit=visit_id)
+    except ResponseValidationError as exc:
+        return JSONResponse({"issues": {i.item: i.message for i in exc.issues}})
+    return JSONResponse({"issues": {}})
+
+
+@router.get("/trials/{trial_id}/participants/{pid}/visits/{visit_id}/forms/{instrument}/discrepancies")
+def discrepancies_get(request: Request, trial_id: str, pid: str, visit_id: str, instrument: str, user: User,
+                      error: str = "", status: int = 200) -> HTMLResponse:
+    rows = read(request, user, trial_id, lambda s, a: data_entry.discrepancies(s, a, pid, visit_id, instrument))
+    base = f"/trials/{trial_id}/participants/{pid}/visits/{visit_id}/forms/{instrument}"
+    sections: list[dict[str, Any]] = [{"table": {"columns": ["item", "first entry", "by", "second entry", "by"],
+                                                  "rows": [[r["item"], r["first"], r["first_by"], r["second"], r["second_by"]]
+                                                           for r in rows], "empty": "The two entries agree."}}]
+    if rows:
+        sections.append({"heading": "Resolve", "form": form(f"{base}/resolve", [
+            field("item", "Item", "select", options=[(r["item"], r["item"]) for r in rows], required=True),
+            field("value", "Agreed value", required=True),
+            field("reason", "Reason", required=True, help="e.g. checked against the paper form")], "Resolve",
+            form_id="resolve-form")})
+    return page(request, f"{pid}: {instrument} double entry", sections, trial_id=trial_id, error=error, status=status)
+
+
+@router.post("/trials/{trial_id}/participants/{pid}/visits/{visit_id}/forms/{instrument}/resolve")
+def resolve_post(request: Request, trial_id: str, pid: str, visit_id: str, instrument: str, user: User,
+                 data: Form) -> Response:
+    base = f"/trials/{trial_id}/participants/{pid}/visits/{visit_id}/forms/{instrument}"
+    try:
+        write(request, user, trial_id, lambda u, a: data_entry.resolve_discrepancy(
+            u, a, pid, visit_id, instrument, data.get("item", ""), data.get("value", "")), reason=data.get("reason") or None)
+    except (InputError, ConflictError) as exc:
+        return discrepancies_get(request, trial_id, pid, visit_id, instrument, user, error=exc.message,
+                                 status=exc.http_status)
+    return see_other(f"{base}/discrepancies", "Resolved")
+
+
+# -- lists -------------------------------------------------------------------------------------------------
+def _visit_rows(trial_id: str, rows: list[dict[str, Any]]) -> list[list[Any]]:
+    return [[link(f"/trials/{trial_id}/participants/{v['participant_id']}/visits/{v['visit_id']}",
+                  f"{v['participant_id']} {v['label']}"), v["site"], v["due_on"],
+             f"{v['window_opens']} to {v['window_closes']}", v["assessor"], v["days_overdue"] or ""] for v in rows]
+
+
+@router.get("/trials/{trial_id}/visits")
+def visits_get(request: Request, trial_id: str, user: User, mine: bool = False) -> HTMLResponse:
+    who = user if mine else None
+    up = read(request, user, trial_id, lambda s, a: visits.upcoming_visits(s, a, assessor=who))
+    over = read(request, user, trial_id, lambda s, a: visits.overdue_visits(s, a, assessor=who))
+    cols = ["visit", "site", "due", "window", "assessor", "days overdue"]
+    return page(request, "Visits", [
+        {"heading": "Overdue", "id": "overdue", "table": {"columns": cols, "rows": _visit_rows(trial_id, over),
+                                                          "empty": "No overdue visit."}},
+        {"heading": "Upcoming (next 60 days)", "id": "upcoming", "table": {
+            "columns": cols, "rows": _visit_rows(trial_id, up), "empty": "No visit due soon."}},
+        {"links": [link(f"/trials/{trial_id}/visits?mine=true", "Only mine")]}], trial_id=trial_id)
+
+
+@router.get("/trials/{trial_id}/events")
+def events_get(request: Request, trial_id: str, user: User) -> HTMLResponse:
+    rows = read(request, user, trial_id, events.list_events)
+    return page(request, "Events", [{"table": {"columns": ["date", "participant", "type", "seriousness", "relatedness",
+                                                           "expectedness", "details"], "rows": [
+        [e["occurred_on"], link(f"/trials/{trial_id}/participants/{e['participant_id']}", e["participant_id"]),
+         e["event_type"], e["seriousness"], e["relatedness"], e["expectedness"],
+         ", ".join(f"{k}: {v}" for k, v in e["details"].items())] for e in rows], "empty": "No event."}}],
+        trial_id=trial_id)
+
+
+def queries_page(request: Request, user: str, trial_id: str, *, error: str = "", status: int = 200) -> HTMLResponse:
+    rows = read(request, user, trial_id, queries.list_queries)
+    sections: list[dict[str, Any]] = [{"heading": "Data queries", "table": {
+        "columns": ["#", "participant", "on", "question", "status", "answer"],
+        "rows": [[link(f"/trials/{trial_id}/queries/{q['id']}", str(q["id"])), q["participant_id"],
+                  f"{q['table_name']} {q['record_id']} {q['field']}", q["question"], q["status"], q["answer"]]
+                 for q in rows], "empty": "No data query."}}]
+    if read(request, user, trial_id, lambda s, a: a.has(*queries.RAISERS)):
+        sections.append({"heading": "Raise a query", "form": form(f"/trials/{trial_id}/queries", [
+            field("participant_id", "Participant", required=True),
+            field("table_name", "Record type", "select", options=[(t, t) for t in queries.QUERYABLE], required=True),
+            field("record_id", "Record number", "number", required=True, help="from the participant's scores or audit trail"),
+            field("field", "Field", required=True), field("question", "Question", "textarea", required=True)],
+            "Raise query", form_id="query-form")})
+    return page(request, "Queries", sections, trial_id=trial_id, error=error, status=status)
+
+
+@router.get("/trials/{trial_id}/queries")
+def queries_get(request: Request, trial_id: str, user: User) -> HTMLResponse:
+    return queries_page(request, user, trial_id)
+
+
+@router.post("/trials/{trial_id}/queries")
+def queries_post(request: Request, trial_id: str, user: User, data: Form) -> Response:
+    try:
+        qid = write(request, user, trial_id, lambda u, a: queries.raise_query(
+            u, a, data.get("participant_id", ""), table_name=data.get("table_name", ""),
+            record_id=_num(data.get("record_id"), "record_id", int) or 0, field=data.get("field", ""),
+            question=data.get("question", "")).id)
+    except (InputError, ConflictError) as exc:
+        return queries_page(request, user, trial_id, error=exc.message, status=exc.http_status)
+    return see_other(f"/trials/{trial_id}/queries/{qid}", "Query raised")
+
+
+def query_page(request: Request, user: str, trial_id: str, qid: int, *, error: str = "", status: int = 200) -> HTMLResponse:
+    q = read(request, user, trial_id, lambda s, a: queries.get_query(s, a, qid))
+    sections: list[dict[str, Any]] = [{"dl": [(k.replace("_", " "), v) for k, v in q.items()]}]
+    base = f"/trials/{trial_id}/queries/{qid}"
+    if q["status"] != "closed" and read(request, user, trial_id, lambda s, a: a.has(*queries.ANSWERERS)):
+        sections.append({"heading": "Answer", "form": form(f"{base}/answer", [
+            field("answer", "Answer", "textarea", required=True)], "Send answer", form_id="answer-form")})
+    if q["status"] == "answered" and read(request, user, trial_id, lambda s, a: a.has(*queries.RAISERS)):
+        sections.append({"heading": "Close", "form": form(f"{base}/close", [], "Close query", form_id="close-form")})
+    return page(request, f"Query {qid}", sections, trial_id=trial_id, error=error, status=status)
+
+
+@router.get("/trials/{trial_id}/queries/{qid}")
+def query_get(request: Request, trial_id: str, qid: int, user: User) -> HTMLResponse:
+    return query_page(request, user, trial_id, qid)
+
+
+@router.post("/trials/{trial_id}/queries/{qid}/answer")
+def query_answer(request: Request, trial_id: str, qid: int, user: User, data: Form) -> Response:
+    try:
+        write(request, user, trial_id, lambda u, a: queries.answer_query(u, a, qid, answer=data.get("answer", "")))
+    except (InputError, ConflictError) as exc:
+        return query_page(request, user, trial_id, qid, error=exc.message, status=exc.http_status)
+    return see_other(f"/trials/{trial_id}/queries/{qid}", "Answer sent")
+
+
+@router.post("/trials/{trial_id}/queries/{qid}/close")
+def query_close(request: Request, trial_id: str, qid: int, user: User, data: Form) -> Response:
+    try:
+        write(request, user, trial_id, lambda u, a: queries.close_query(u, a, qid))
+    except (InputError, ConflictError) as exc:
+        return query_page(request, user, trial_id, qid, error=exc.message, status=exc.http_status)
+    return see_other(f"/trials/{trial_id}/queries/{qid}", "Query closed")
+
+
+@router.get("/trials/{trial_id}/dashboard")
+def dashboard_get(request: Request, trial_id: str, user: User) -> HTMLResponse:
+    d = read(request, user, trial_id, dashboard.dashboard)
+    sections: list[dict[str, Any]] = [
+        {"heading": "Recruitment by site", "dl": [("Recruited", f"{d['recruited']} of {d['target_sample_size']}"),
+                                                  ("Overdue visits", d["overdue_total"])],
+         "table": {"columns": ["site", "recruited", "target", "expected to date", "% of target", "overdue visits"],
+                   "rows": [[r["site"], r["recruited"], r["target"], r["expected_to_date"], r["percent_of_target"],
+                             d["overdue_by_site"].get(r["site"], 0)] for r in d["recruitment_by_site"]]}},
+        {"heading": "Recruitment by month", "table": {"columns": ["month", "recruited", "by site"], "rows": [
+            [m["month"], m["total"], ", ".join(f"{k} {v}" for k, v in sorted(m["by_site"].items()))]
+            for m in d["recruitment_by_month"]], "empty": "No one recruited yet."}},
+        {"heading": "Retention", "table": {"columns": ["visit", "due", "completed", "missed", "withdrawn", "retention %"],
+                                           "rows": [[r["label"], r["due"], r["completed"], r["missed"], r["withdrawn"],
+                                                     r["retention_percent"]] for r in d["retention"]]}},
+        {"heading": "Completeness of key outcomes", "table": {
+            "columns": ["outcome", "visit", "expected", "available", "%"],
+            "rows": [[("PRIMARY: " if c["primary"] else "") + c["label"], c["visit_id"], c["expected"], c["available"],
+                      c["percent"]] for c in d["completeness"]]}},
+        {"heading": "Exports", "links": [link(f"/trials/{trial_id}/export/{f}.csv", f"{f} (CSV)")
+                                         for f in ("participants", "visits", "resource_use")]}]
+    return page(request, f"Dashboard: {trial_id}", sections, trial_id=trial_id)
+
+
+@router.get("/trials/{trial_id}/export/{frame}.csv")
+def export_get(request: Request, trial_id: str, frame: str, user: User) -> PlainTextResponse:
+    from securebase.web.api import export_csv
+
+    return PlainTextResponse(export_csv(request, user, trial_id, frame), media_type="text/csv",
+                             headers={"Content-Disposition": f'attachment; filename="{trial_id}-{frame}.csv"'})
+
+
+__all__ = ["BlindingError", "router"]
