@@ -140,8 +140,9 @@ class Cox:
     """
 
     def __init__(self, time: str, event: str, covariates: Sequence[str] = (), strata: Sequence[str] = (),
-                 event_code: int = 1, level: float = 0.95, horizon: float | None = None) -> None:
-        self.time, self.event, self.event_code = time, event, event_code
+                 event_code: int = 1, level: float = 0.95, horizon: float | None = None,
+                 interaction: str | None = None) -> None:
+        self.time, self.event, self.event_code, self.interaction = time, event, event_code, interaction
         self.covariates, self.strata = tuple(covariates), tuple(strata)
         self.level, self.horizon = level, horizon
 
@@ -149,8 +150,12 @@ class Cox:
         what = f"Cox regression of '{self.time}'"
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            d = build_design(data, self.time, self.covariates, what=what, intercept=False,
-                             extra_required=[self.event, *self.strata])
+            covs = list(self.covariates)
+            if self.interaction and self.interaction not in covs:
+                covs.append(self.interaction)
+            d = build_design(data, self.time, covs, what=what, intercept=False,
+                             extra_required=[self.event, *self.strata],
+                             interactions=[self.interaction] if self.interaction else ())
             sub = data.loc[d.rows]
             status = sub[self.event].to_numpy(dtype=float)
             if (d.y < 0).any():
@@ -160,7 +165,7 @@ class Cox:
                                 f"whole number for a competing event (got {status[~np.isin(status, np.arange(10))][0]!r})")
             ev = (status == self.event_code).astype(float)
             factor_level_events(sub.assign(_arm=np.where(d.treat == 1, ARM_INTERVENTION, ARM_CONTROL)), ev,
-                                ["_arm", *[c for c in self.covariates if is_factor(sub[c])]], what,
+                                ["_arm", *[c for c in covs if is_factor(sub[c])]], what,
                                 all_events_ok=True)
             strata = None
             warns: list[str] = []
@@ -194,10 +199,17 @@ class Cox:
                     "time": self.horizon, "survival": float(k.survival.iloc[-1]) if len(k) else 1.0,
                     "cumulative_incidence": float(a.cumulative_incidence.iloc[-1]) if len(a) else 0.0}
         details["curves"] = curves
+        ests = [Estimate("hazard ratio", float(beta[j]), float(se[j]), transform="exp", level=self.level)]
+        if self.interaction:
+            from securebase.analysis.effectiveness.subgroups import interaction_estimates
+            extra, test = interaction_estimates(d, beta, cov, self.interaction, data, df=None, level=self.level,
+                                                f_test=False, transform="exp")
+            ests += extra
+            details["interaction_test"] = test
         return EffectResult(
             model="Cox regression (Efron ties)" + (" stratified by " + ", ".join(self.strata) if self.strata else ""),
             outcome=f"{self.time} (event {self.event}={self.event_code})",
-            estimates=(Estimate("hazard ratio", float(beta[j]), float(se[j]), transform="exp", level=self.level),),
+            estimates=tuple(ests),
             n_analysed=d.n_analysed,
             coefficients={n: (float(b), float(s)) for n, b, s in zip(d.names, beta, se, strict=True)},
             warnings=d.warnings + tuple(str(w.message) for w in caught) + tuple(warns), details=details)
