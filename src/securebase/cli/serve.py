@@ -1,0 +1,42 @@
+"""``securebase serve``: run the web app (staff pages and the JSON API) with uvicorn."""
+
+from __future__ import annotations
+
+import typer
+
+from securebase.cli._common import console
+from securebase.settings import get_settings
+
+
+def serve(
+    host: str = typer.Option(None, help="Address to listen on (default SECUREBASE_HOST, 127.0.0.1)."),
+    port: int = typer.Option(None, help="Port (default SECUREBASE_PORT, 8000)."),
+    db: str | None = typer.Option(None, "--db", help="Store URL; default SECUREBASE_DATABASE_URL."),
+    workers: int = typer.Option(1, help="Worker processes (PostgreSQL stores; keep 1 for SQLite)."),
+) -> None:
+    """Serve the staff web pages and the JSON API (/api, OpenAPI schema at /api/openapi.json)."""
+    import uvicorn
+
+    from securebase.errors import ConfigurationError
+    from securebase.web import create_app
+
+    overrides: dict[str, object] = {}
+    if db:
+        overrides["database_url"] = db
+    if host:
+        overrides["host"] = host
+    if port:
+        overrides["port"] = port
+    settings = get_settings(**overrides)
+    if settings.secret_key == "change-me-in-production" and settings.host not in ("127.0.0.1", "localhost", "::1"):
+        raise ConfigurationError("SECUREBASE_SECRET_KEY is still the default; set a long random secret "
+                                 "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`) before "
+                                 "serving beyond this machine")
+    app = create_app(settings)
+    console.print(f"securebase serving on http://{settings.host}:{settings.port} (API docs at /api/docs)")
+    uvicorn.run(app, host=settings.host, port=settings.port, workers=1 if workers < 2 else workers,
+                log_level="info", proxy_headers=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
