@@ -194,3 +194,20 @@ def test_yaml_round_trip(name: str) -> None:
 def test_integer_item_keys_are_accepted() -> None:
     res = score(load_instrument("sdq_parent"), {3: 2, 8: 2, 13: 2})
     assert res["emotional"].value == 10
+
+
+@pytest.mark.parametrize(("items", "scales", "match"), [
+    ("  - {code: a, response_type: category, allowed: [x, y]}\n", "  - {name: t, rule: sum, items: [a]}\n",
+     "needs numeric"),
+    ("  - {code: a, response_type: integer}\n", "  - {name: t, rule: sum, items: [a]}\n", "bounded"),
+    ("  - {code: a, response_type: integer, reverse: true}\n", "", "bounded"),
+    ("  - {code: a, response_type: date, minimum: 0, maximum: 5}\n", "", "dates"),
+    ("  - {code: a, response_type: ordinal, allowed: [0, 1], score_map: {'0': 0}}\n", "", "score_map"),
+    ("  - {code: a, response_type: integer, minimum: 0, maximum: 9}\n", "  - {name: t, rule: date_diff, items: [a, a]}\n",
+     "date"),
+])
+def test_rules_refuse_items_they_cannot_score(items: str, scales: str, match: str) -> None:
+    text = ("name: x\nversion: '1'\ntitle: X\nlabel: X\nconstruct: c\nrespondent: carer\nitems:\n" + items
+            + ("scales:\n" + scales if scales else ""))
+    with pytest.raises(ProtocolError, match=match):
+        parse_instrument(text, "x.yaml")

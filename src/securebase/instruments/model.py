@@ -60,9 +60,20 @@ class Item(_Frozen):
                 raise ValueError(f"item {self.code}: ordinal codes must be integers")
         if self.reverse and self.response_type not in ("ordinal", "integer"):
             raise ValueError(f"item {self.code}: only ordinal or integer items can be reverse-scored")
-        if (self.minimum is not None and self.maximum is not None
-                and self.minimum > self.maximum):  # type: ignore[operator]
-            raise ValueError(f"item {self.code}: minimum is above maximum")
+        if self.minimum is not None and self.maximum is not None:
+            if isinstance(self.minimum, _dt.date) != isinstance(self.maximum, _dt.date):
+                raise ValueError(f"item {self.code}: minimum and maximum must both be numbers or both dates")
+            if self.minimum > self.maximum:  # type: ignore[operator]
+                raise ValueError(f"item {self.code}: minimum is above maximum")
+        if self.response_type == "date" and any(
+                b is not None and not isinstance(b, _dt.date) for b in (self.minimum, self.maximum)):
+            raise ValueError(f"item {self.code}: the bounds of a date item must be dates (YYYY-MM-DD)")
+        if self.score_map is not None and self.allowed is not None:
+            unmapped = [v for v in self.allowed if str(v) not in self.score_map]
+            if unmapped:
+                raise ValueError(f"item {self.code}: score_map has no score for {unmapped}")
+        if self.reverse:
+            self.score_bounds()  # a reversed item needs a bounded range
         return self
 
     @property
@@ -240,8 +251,32 @@ with warnings.catch_warnings():
                 for code in (con.left, con.right):
                     if code not in known:
                         raise ValueError(f"instrument {self.name}: constraint uses unknown item {code}")
+            self._check_rule_item_types()
             self._check_missing_codes()
             return self
+
+        def _check_rule_item_types(self) -> None:
+            by_code = {it.code: it for it in self.items}
+            for scale in self.scales:
+                for code in scale.items:
+                    it = by_code[code]
+                    numeric_ok = it.numeric or it.score_map is not None
+                    if scale.rule in ("sum", "mean", "prorated_sum", "item", "ratio") and not numeric_ok:
+                        raise ValueError(f"instrument {self.name}: scale {scale.name} ({scale.rule}) needs numeric "
+                                         f"items, but item {code} is {it.response_type}")
+                    if scale.rule in ("sum", "mean", "prorated_sum", "item"):
+                        try:
+                            it.score_bounds()
+                        except ValueError as exc:
+                            raise ValueError(f"instrument {self.name}: scale {scale.name} needs bounded items; "
+                                             f"{exc}") from exc
+                    if scale.rule == "date_diff" and it.response_type != "date":
+                        raise ValueError(f"instrument {self.name}: scale {scale.name} (date_diff) needs date "
+                                         f"items, but item {code} is {it.response_type}")
+                    if scale.rule == "value_set" and (it.response_type != "ordinal" or not it.allowed
+                                                      or min(int(v) for v in it.allowed) < 1):
+                        raise ValueError(f"instrument {self.name}: scale {scale.name} (value_set) needs ordinal "
+                                         f"items coded 1, 2, ...; item {code} is not")
 
         def _check_missing_codes(self) -> None:
             codes = self.missing_codes
