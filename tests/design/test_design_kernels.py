@@ -167,8 +167,26 @@ def test_singular_and_separated_datasets_are_flagged() -> None:
     yb = d["yb"].copy()
     yb[2] = d["X"][2, :, 1]  # outcome = arm: complete separation
     lg = fit_logistic(d["X"], yb)
-    assert not lg.converged[2] and np.isnan(lg.pvalue[2]).all() and lg.converged[0]
+    assert np.isnan(lg.pvalue[2, :2]).all() and lg.converged[0] and "infinite" in lg.summary()
     with pytest.raises(DataError, match="shape"):
         fit_ols(d["X"], d["y"][:, :10])
     with pytest.raises(DataError, match="event must be 0"):
         fit_cox(d["X"][..., 1:], d["t"], d["ev"] * 2)
+
+
+def test_cox_level_without_events_keeps_the_arm_estimate() -> None:
+    # a covariate level with no events: its coefficient runs to -infinity (monotone likelihood); as R's
+    # coxph does, the arm coefficient is still estimated; its value matches a fit dropping that level's rows
+    d = _data(B=5, n=300)
+    X = d["X"][..., 1:3].copy()
+    level = np.zeros(X.shape[:2])
+    level[:, :40] = 1.0
+    ev = d["ev"].copy()
+    ev[:, :40] = 0.0
+    fit = fit_cox(np.concatenate([X, level[..., None]], -1), d["t"], ev)
+    assert fit.converged.all() and np.isfinite(fit.pvalue[:, 0]).all()
+    assert (np.nan_to_num(fit.pvalue[:, 2], nan=1.0) > 0.99).all() and (fit.coef[:, 2] < -10).all()
+    keep = np.ones(X.shape[:2], dtype=bool)
+    keep[:, :40] = False
+    ref = fit_cox(X, d["t"], ev, keep)
+    np.testing.assert_allclose(fit.coef[:, :2], ref.coef, atol=1e-5)

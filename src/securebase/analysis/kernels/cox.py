@@ -16,7 +16,14 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from securebase.analysis.kernels.common import BatchFit, column_scale, prepare, sym_solve_inv
+from securebase.analysis.kernels.common import (
+    BatchFit,
+    column_scale,
+    infinite_coefficients,
+    newton,
+    prepare,
+    sym_solve_inv,
+)
 from securebase.errors import DataError
 
 
@@ -39,13 +46,13 @@ def _derivatives(Xs: np.ndarray, d: np.ndarray, mf: np.ndarray, beta: np.ndarray
     eta -= (eta * mf).max(axis=1, keepdims=True)       # stabilise exp; l, U, I are invariant to a shift
     r = np.exp(eta) * mf
     s0 = np.take_along_axis(np.cumsum(r, axis=1), end, axis=1)
-    s1 = np.take_along_axis(np.cumsum(r[..., None] * Xs, axis=1), end[..., None], axis=1)
     safe = np.where(s0 > 0, s0, 1.0)
     loglik = np.sum(d * (eta - np.log(safe)), axis=1)
+    if not need_info:
+        return loglik, None, None
+    s1 = np.take_along_axis(np.cumsum(r[..., None] * Xs, axis=1), end[..., None], axis=1)
     xbar = s1 / safe[..., None]
     score = np.einsum("bn,bnp->bp", d, Xs - xbar)
-    if not need_info:
-        return loglik, score, None
     a = d / safe
     cum_a = np.cumsum(a[:, ::-1], axis=1)[:, ::-1]
     A = np.take_along_axis(cum_a, start, axis=1)
@@ -54,13 +61,10 @@ def _derivatives(Xs: np.ndarray, d: np.ndarray, mf: np.ndarray, beta: np.ndarray
     return loglik, score, info
 
 
-# a coefficient this large on the RMS-scaled design means separation (an odds or hazard ratio of e^30
-# per RMS unit of a covariate); such fits are reported as not converged
-DIVERGED = 30.0
 
 
 def fit_cox(X: np.ndarray, time: np.ndarray, event: np.ndarray, mask: np.ndarray | None = None, *,
-            max_iter: int = 30, tol: float = 1e-10) -> BatchFit:
+            max_iter: int = 60, tol: float = 1e-10) -> BatchFit:
     """Fit B Cox models (no intercept column in ``X``); ``event`` 1 = event, 0 = censored."""
     X, t, mf = prepare(X, time, mask)
     ev = np.asarray(event, dtype=float).reshape(t.shape)
@@ -77,42 +81,27 @@ def fit_cox(X: np.ndarray, time: np.ndarray, event: np.ndarray, mask: np.ndarray
     Xs = Xs / scale[:, None, :]
     start, end = _tie_bounds(t)
     B, _, p = Xs.shape
-    beta = np.zeros((B, p))
-    ok = np.ones(B, dtype=bool)
-    active = np.ones(B, dtype=bool)
-    it = 0
-    for it in range(1, max_iter + 1):  # noqa: B007 - iteration count kept on the result
-        idx = np.flatnonzero(active)
-        if idx.size == 0:
-            break
-        args = (Xs[idx], d[idx], mf[idx])
-        ll, score, info = _derivatives(*args, beta[idx], start[idx], end[idx])
-        step, _, good = sym_solve_inv(info, score)
-        step = np.where(good[:, None], step, 0.0)
-        new = beta[idx] + step
-        # step-halving while the partial likelihood falls
-        for _ in range(10):
-            ll_new, _, _ = _derivatives(*args, new, start[idx], end[idx], need_info=False)
-            worse = ll_new < ll - 1e-12 * (1 + np.abs(ll))
-            if not worse.any():
-                break
-            step = np.where(worse[:, None], step / 2, step)
-            new = beta[idx] + step
-        beta[idx] = new
-        ok[idx] &= good
-        done = (np.abs(step).max(axis=1) < tol) | ~good | (np.abs(new).max(axis=1) > DIVERGED)
-        active[idx[done]] = False
+
+    def derivs(idx: np.ndarray, beta: np.ndarray, need_info: bool):
+        return _derivatives(Xs[idx], d[idx], mf[idx], beta, start[idx], end[idx], need_info)
+
+    beta, stopped, ok, it = newton(derivs, B, p, max_iter=max_iter, tol=tol)
     _, _, info = _derivatives(Xs, d, mf, beta, start, end)
     _, diag, good = sym_solve_inv(info, np.zeros((B, p)))
-    converged = ok & good & ~active & (np.abs(beta).max(axis=1) <= DIVERGED)
+    converged = ok & good & stopped
+    inf = infinite_coefficients(beta)
     coef = beta / scale
     se = np.sqrt(diag) / scale
     with np.errstate(invalid="ignore", divide="ignore"):
         z = coef / se
     pval = 2 * stats.norm.sf(np.abs(z))
     pval[~converged] = np.nan
+    pval[inf] = np.nan
     warnings: list[str] = []
     if (~converged).any():
-        warnings.append(f"{int((~converged).sum())} dataset(s) did not converge (too few events or a covariate "
-                        "that separates events); their p-values are NaN and count as not significant")
+        warnings.append(f"{int((~converged).sum())} dataset(s) did not converge; their p-values are NaN and "
+                        "count as not significant")
+    if inf.any():
+        warnings.append(f"{int(inf.any(axis=1).sum())} dataset(s) have a coefficient that may be infinite (a "
+                        "covariate level with no events: monotone likelihood); its p-value is NaN")
     return BatchFit("cox-breslow", coef, se, z, pval, mf.sum(axis=1), converged, None, it, tuple(warnings))
