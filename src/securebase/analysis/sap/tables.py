@@ -71,10 +71,11 @@ def results_markdown(res: PlanResults) -> str:
                     continue
                 t = s.result.details.get("interaction_test", {})
                 tp = f"{t.get('test')} p = {_p(t.get('p_value'))}" if t else ""
-                for k in range(1, len(s.result.estimates)):
+                levels = [k for k, e in enumerate(s.result.estimates) if " = " in e.name]
+                for k in levels:
                     est, p = _est_cells(s.result, k)
                     out.append(f"| {s.label} | {s.result.estimates[k].name} | {est.split(': ', 1)[1]} | {p} | "
-                               f"{tp if k == 1 else ''} |")
+                               f"{tp if k == levels[0] else ''} |")
         if o.sensitivity:
             out += ["", "| sensitivity analysis | estimate (95% CI) | p | n analysed |", "|---|---|---|---|"]
             out += [_row(s) for s in o.sensitivity]
