@@ -178,7 +178,7 @@ def test_resource_use_rows_carry_cost_keys_and_never_invent_quantities() -> None
     inst = load_instrument("resource_use")
     rows = resource_use_rows(inst, {"period_start": "2026-01-01", "period_end": "2026-06-30", "gp_contacts": 2,
                                     "foster_care_weeks": 4.5, "camhs_contacts": -98})
-    assert [(r.item, r.unit, r.quantity) for r in rows] == [("gp_consultation", "contact", 2.0),
+    assert [(r.item, r.unit, r.quantity) for r in rows] == [("gp_visit", "consultation", 2.0),
                                                              ("foster_care_week", "week", 4.5)]
     assert rows[0].period_end is not None and rows[0].period_end.isoformat() == "2026-06-30"
 
