@@ -68,3 +68,14 @@ def test_redcap_export_then_import(tmp_path: Path) -> None:
     files = sorted(p.name for p in (tmp_path / "defs").iterdir())
     assert files == ["eq5d_3l-2026.1.yaml", "sdq_parent-2026.1.yaml"]
     assert main(["instruments", "show", "sdq_parent", "-f", str(tmp_path / "defs" / "sdq_parent-2026.1.yaml")]) == 0
+
+
+def test_redcap_export_with_wording_file(tmp_path: Path) -> None:
+    wording = tmp_path / "wording.csv"
+    wording.write_text("instrument,item,wording\nrpq,1,Our licensed text for item one\n")
+    dictionary = tmp_path / "dd.csv"
+    assert main(["instruments", "redcap-export", "rpq", "-o", str(dictionary), "--wording", str(wording)]) == 0
+    assert "Our licensed text" not in dictionary.read_text()
+    assert main(["instruments", "redcap-export", "rpq", "-o", str(dictionary), "--wording", str(wording),
+                 "--include-wording"]) == 0
+    assert "Our licensed text" in dictionary.read_text()

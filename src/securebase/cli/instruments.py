@@ -20,6 +20,7 @@ from securebase.instruments import (
     load_instrument,
     load_instrument_file,
     load_value_set,
+    load_wording,
     score,
 )
 from securebase.interop.redcap_dictionary import export_dictionary, import_dictionary, variable_name
@@ -168,11 +169,16 @@ def redcap_export_command(
     output: Path = typer.Option(Path("redcap_dictionary.csv"), "--output", "-o", help="CSV to write."),
     include_wording: bool = typer.Option(False, "--include-wording", help="Put item wording the trial team "
                                          "attached into Field Label (only for your own licensed use)."),
+    wording: Path | None = typer.Option(None, "--wording", help="Wording file (YAML instrument: {item: text} "
+                                        "or CSV instrument,item,wording) held under your licence."),
     files: list[Path] | None = FILE_OPTION,
 ) -> None:
     """Write a REDCap data dictionary (18 standard columns) holding the chosen instruments."""
     _load_files(files)
     insts = [load_instrument(n) for n in names] if names else list_instruments()
+    if wording is not None:
+        texts = load_wording(wording)
+        insts = [i.with_wording(texts[i.name]) if i.name in texts else i for i in insts]
     output.write_text(export_dictionary(insts, include_wording=include_wording), encoding="utf-8")
     console.print(f"Wrote {len(insts)} instrument(s) to {output}", markup=False)
 

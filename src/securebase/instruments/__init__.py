@@ -12,6 +12,7 @@ from securebase.instruments.registry import (
     list_instruments,
     load_instrument,
     load_instrument_file,
+    load_wording,
     parse_instrument,
     register_instrument,
     unregister_instrument,
@@ -44,7 +45,7 @@ from securebase.instruments.value_sets import (
 __all__ = [
     "Band", "Constraint", "ICCResult", "Instrument", "Item", "KappaResult", "Missing", "MissingCodes",
     "ResourceUseRow", "double_coding_sample", "paired_ratings", "ResponseIssue", "ResponseValidationError", "Scale", "ScoreResult", "ValueSet", "get_value_set", "icc",
-    "list_instruments", "list_value_sets", "load_instrument", "load_instrument_file", "load_value_set",
+    "list_instruments", "list_value_sets", "load_instrument", "load_instrument_file", "load_wording", "load_value_set",
     "parse_instrument", "register_instrument", "register_value_set", "resource_use_rows", "round_half_up", "score",
     "score_clean", "unregister_instrument", "unregister_value_set", "validate_responses", "weighted_kappa",
 ]

@@ -7,6 +7,7 @@ the same name and version).
 
 from __future__ import annotations
 
+import csv
 from importlib import resources
 from pathlib import Path
 
@@ -101,3 +102,30 @@ def load_instrument(name: str, version: str | None = None) -> Instrument:
 def list_instruments() -> list[Instrument]:
     """Every known instrument (built-in and registered), sorted by name then version."""
     return sorted(_all().values(), key=lambda i: (i.name, _version_key(i.version)))
+
+
+def load_wording(path: str | Path) -> dict[str, dict[str, str]]:
+    """Item wording a trial team holds under licence: ``{instrument name: {item code: text}}``.
+
+    Accepts YAML of that shape or a CSV with columns ``instrument,item,wording``. Attach it with
+    ``Instrument.with_wording(wording[name])``; the platform never ships it.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise NotFound(f"wording file {str(p)!r} does not exist; give a .yaml or .csv file")
+    out: dict[str, dict[str, str]] = {}
+    if p.suffix.lower() == ".csv":
+        with p.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            if not {"instrument", "item", "wording"} <= set(reader.fieldnames or ()):
+                raise ProtocolError("a wording CSV needs columns instrument,item,wording", file=str(p), line=1)
+            for row in reader:
+                out.setdefault(row["instrument"].strip(), {})[row["item"].strip()] = row["wording"]
+        return out
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ProtocolError(f"not valid YAML: {exc}", file=str(p)) from exc
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise ProtocolError("a wording file maps instrument names to {item code: wording}", file=str(p))
+    return {str(k): {str(c): str(t) for c, t in v.items()} for k, v in data.items()}
