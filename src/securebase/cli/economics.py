@@ -75,10 +75,10 @@ def economics_command(
         dl = _read(delivery_log, "delivery-log") if delivery_log else None
         cea = CostEffectivenessAnalysis(pl, unit_costs=table, n_boot=n_boot or None, m=imputations or None,
                                         seed=None if seed < 0 else seed, scheduler=sched, workers=workers)
-        res = cea.fit(frame, ru, dl)
-        paths = write_outputs(res, out)
-        console.print(res.summary())
-        for w in res.warnings:
+        cres = cea.fit(frame, ru, dl)
+        paths = write_outputs(cres, out)
+        console.print(cres.summary())
+        for w in cres.warnings:
             console.print(f"[yellow]warning:[/yellow] {w}")
     console.print(f"wrote {len(paths)} files to {out}")
 

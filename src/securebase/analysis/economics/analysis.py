@@ -195,7 +195,7 @@ class CostEffectivenessAnalysis:
                          tuple(warns))
 
     def _cost_per_outcome(self, frame: pd.DataFrame, dc: float, cur: str) -> list[dict[str, Any]]:
-        out = []
+        out: list[dict[str, Any]] = []
         for o in self.plan.clinical_outcomes:
             if o.column not in frame.columns:
                 out.append({"name": o.name, "statement": f"{o.label}: column '{o.column}' not in the data"})

@@ -43,7 +43,7 @@ def make_problem(xs: list[np.ndarray], ys: list[np.ndarray], effect_index: Seque
                  cluster: np.ndarray | None = None) -> BootstrapProblem:
     """Build a :class:`BootstrapProblem`; ``cluster`` holds a label per participant (None/NaN = own cluster)."""
     z, layout = stack_system(xs, ys)
-    groups = []
+    groups: list[tuple[np.ndarray, ...]] = []
     for a in np.unique(arm):
         idx = np.flatnonzero(arm == a)
         if cluster is None:

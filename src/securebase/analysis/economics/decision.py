@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import stats
 
 DIRECTION = "intervention minus usual care"
@@ -47,22 +48,22 @@ def describe_icer(dc: float, de: float, currency: str = "£") -> str:
             f"this exceeds the threshold.")
 
 
-def ceac(dc: np.ndarray, de: np.ndarray, wtp: Sequence[float]) -> np.ndarray:
+def ceac(dc: np.ndarray, de: np.ndarray, wtp: ArrayLike) -> np.ndarray:
     k = np.asarray(wtp, dtype=float)[:, None]
     return np.mean(k * de[None, :] - dc[None, :] > 0, axis=1)
 
 
-def eib(dc: np.ndarray, de: np.ndarray, wtp: Sequence[float]) -> np.ndarray:
+def eib(dc: np.ndarray, de: np.ndarray, wtp: ArrayLike) -> np.ndarray:
     return np.asarray(wtp, dtype=float) * np.mean(de) - np.mean(dc)
 
 
-def evpi(dc: np.ndarray, de: np.ndarray, wtp: Sequence[float]) -> np.ndarray:
+def evpi(dc: np.ndarray, de: np.ndarray, wtp: ArrayLike) -> np.ndarray:
     k = np.asarray(wtp, dtype=float)[:, None]
     ib = k * de[None, :] - dc[None, :]
     return np.mean(np.maximum(ib, 0), axis=1) - np.maximum(np.mean(ib, axis=1), 0)
 
 
-def kstar(wtp: Sequence[float], eib_values: np.ndarray) -> list[float]:
+def kstar(wtp: ArrayLike, eib_values: np.ndarray) -> list[float]:
     s = np.sign(eib_values)
     return [float(np.asarray(wtp)[i + 1]) for i in np.flatnonzero(np.diff(s) != 0)]
 
@@ -136,21 +137,22 @@ class DecisionResult:
         return "\n".join(lines)
 
 
-def decide(estimate: Sequence[float], covariance: np.ndarray, replicates: np.ndarray, wtp: Sequence[float],
+def decide(estimate: ArrayLike, covariance: np.ndarray, replicates: np.ndarray, wtp: ArrayLike,
            thresholds: Sequence[float] = (20_000, 30_000), *, currency: str = "£",
            population: tuple[float, int, float] | None = None) -> DecisionResult:
     """Decision outputs from the pooled (dc, de), its covariance and the stacked bootstrap replicates.
 
     ``population`` is ``(annual number, years, discount rate)`` for population EVPI.
     """
-    dc, de = float(estimate[0]), float(estimate[1])
+    est = np.asarray(estimate, dtype=float)
+    dc, de = float(est[0]), float(est[1])
     rep = np.asarray(replicates, dtype=float)
     finite = np.all(np.isfinite(rep), axis=1)
     warnings = []
     if not finite.all():
         warnings.append(f"{int((~finite).sum())} bootstrap replicate(s) were singular and were dropped")
     rep = rep[finite]
-    k = np.array(sorted(set(map(float, wtp)) | set(map(float, thresholds))))
+    k = np.union1d(np.asarray(wtp, dtype=float).ravel(), np.asarray(thresholds, dtype=float))
     v = np.asarray(covariance, dtype=float)
     z = stats.norm.ppf(0.975)
     inmb = k * de - dc

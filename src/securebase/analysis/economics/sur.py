@@ -153,13 +153,16 @@ class GramLayout:
 
 def stack_system(xs: list[np.ndarray], ys: list[np.ndarray]) -> tuple[np.ndarray, GramLayout]:
     """Build the scaled ``Z`` matrix (columns divided by their root mean square) and its layout."""
-    cols, x_cols, y_cols = [], [], []
-    for x, y in zip(xs, ys, strict=False):
-        start = sum(c.shape[1] if c.ndim == 2 else 1 for c in cols)
+    cols: list[np.ndarray] = []
+    x_cols: list[tuple[int, ...]] = []
+    y_cols: list[int] = []
+    start = 0
+    for x, y in zip(xs, ys, strict=True):
         cols.append(x)
         x_cols.append(tuple(range(start, start + x.shape[1])))
         cols.append(y[:, None])
         y_cols.append(start + x.shape[1])
+        start += x.shape[1] + 1
     z = np.hstack(cols)
     scale = np.sqrt(np.mean(z ** 2, axis=0))
     scale[scale == 0] = 1.0
