@@ -85,3 +85,16 @@ def test_bad_dictionaries_are_refused_with_a_located_message() -> None:
     header = ",".join(f'"{c}"' for c in COLUMNS)
     with pytest.raises(ProtocolError, match="checkbox"):
         import_dictionary(header + "\nx_1,x,,checkbox,Pick,\"1, A | 2, B\",,,,,,,,,,,,\n")
+
+
+def test_export_refuses_what_redcap_cannot_hold() -> None:
+    from securebase.instruments import parse_instrument
+
+    base = "name: x\nversion: '1'\ntitle: X\nlabel: X\nconstruct: c\nrespondent: carer\nitems:\n"
+    clash = parse_instrument(base + "  - {code: a-b, response_type: free_text}\n"
+                             "  - {code: a_b, response_type: free_text}\n")
+    with pytest.raises(ProtocolError, match="both become"):
+        export_dictionary([clash])
+    comma = parse_instrument(base + "  - {code: q, response_type: category, allowed: ['a,b', c]}\n")
+    with pytest.raises(ProtocolError, match="cannot be written"):
+        export_dictionary([comma])

@@ -115,7 +115,18 @@ def export_dictionary(instruments: Iterable[Instrument], *, include_wording: boo
         if inst.name in names:
             raise ProtocolError(f"instrument {inst.name} appears twice; REDCap forms need unique names")
         names.add(inst.name)
+        variables: dict[str, str] = {}
         for k, item in enumerate(inst.items):
+            var = variable_name(inst.name, item.code)
+            if var in variables:
+                raise ProtocolError(f"items {variables[var]!r} and {item.code!r} of {inst.name} both become "
+                                    f"REDCap variable {var}; rename one of them")
+            variables[var] = item.code
+            for code in item.allowed or ():
+                label = (item.value_labels or {}).get(str(code), "")
+                if any(ch in str(code) for ch in ",|") or "|" in label:
+                    raise ProtocolError(f"choice {code!r} of item {item.code} in {inst.name} cannot be written to "
+                                        "REDCap: codes may not contain ',' or '|' and labels may not contain '|'")
             writer.writerow(_item_row(inst, item, k == 0, include_wording))
     return buf.getvalue()
 
