@@ -1,0 +1,119 @@
+"""REFI-QDA .qdpx export validates against the official schema; export-import-export is byte-identical."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+from lxml import etree
+from qual_synth import actor, populate
+
+from securebase.errors import ConflictError, DataError, FieldError
+from securebase.protocol import load_protocol
+from securebase.qualitative import add_memo, apply_code, code_tree, export_qdpx, import_qdpx, segments
+from securebase.store import open_store
+from securebase.store.tables import Transcript
+from securebase.trial.setup import create_trial
+
+XSD = Path(__file__).parents[2] / "src/securebase/qualitative/schema/Project-mrt2019.xsd"
+
+
+def _code_some(store, ids, cb_id) -> None:  # type: ignore[no-untyped-def]
+    q1, q2 = actor(store, "qual1"), actor(store, "qual2")
+    with store.unit_of_work(actor="qual1") as uow:
+        t1 = uow.session.get(Transcript, ids["CARE-0001"]).text
+        t3 = uow.session.get(Transcript, ids["CARE-0003"]).text
+        i = t1.index("The video feedback")
+        apply_code(uow, q1, cb_id, ids["CARE-0001"], "Video feedback", i, i + 18)
+        apply_code(uow, q2, cb_id, ids["CARE-0001"], "Video feedback", i + 4, i + 40)
+        apply_code(uow, q1, cb_id, ids["CARE-0001"], "Emotional openness", 120, 160)
+        j = t3.index("I felt judged")
+        apply_code(uow, q2, cb_id, ids["CARE-0003"], "Support", j, len(t3) - 1)
+        support = next(n for n in code_tree(uow, q1, cb_id) if n.name == "Support")
+        add_memo(uow, q1, "Support is felt through people, not the programme.", code_id=support.id)
+        add_memo(uow, q2, "Judgement, then belonging.", transcript_id=ids["CARE-0003"], code_id=support.id)
+        add_memo(uow, q1, "Interview in the kitchen; child present at the start.", transcript_id=ids["CARE-0001"])
+        add_memo(uow, q1, "Second-round coding to follow the codebook v1 training.")
+        uow.commit()
+
+
+def _second_store(tmp_path: Path):  # type: ignore[no-untyped-def]
+    st = open_store(f"sqlite:///{tmp_path / 'other.db'}")
+    with st.unit_of_work(actor="test-setup") as uow:
+        create_trial(uow, load_protocol("ng26-care"), seed=1)
+        uow.commit()
+    populate(st)
+    return st
+
+
+def test_export_validates_and_round_trip_is_identical(qual_trial, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    store, ids, cb_id = qual_trial
+    _code_some(store, ids, cb_id)
+    with store.unit_of_work(actor="qual1") as uow:
+        first = export_qdpx(uow, actor(store, "qual1"), cb_id, tmp_path / "a.qdpx")
+        uow.commit()
+    schema = etree.XMLSchema(etree.parse(str(XSD)))
+    with zipfile.ZipFile(first.path) as z:
+        qde = z.read("project.qde")
+        names = z.namelist()
+    assert schema.validate(etree.fromstring(qde)), schema.error_log
+    assert qde == first.qde and len(names) == 4 and names[0] == "project.qde"
+    assert (first.sources, first.codes, first.selections, first.notes) == (3, 4, 4, 4)
+    root = etree.fromstring(qde)
+    ns = {"q": "urn:QDA-XML:project:1.0"}
+    assert root.xpath("count(//q:PlainTextSelection)", namespaces=ns) == 4
+    assert b"intervention" not in qde and b"usual_care" not in qde  # never the arm
+    other = _second_store(tmp_path)
+    try:
+        with other.unit_of_work(actor="qual1") as uow:
+            imported = import_qdpx(uow, actor(other, "qual1"), first.path)
+            uow.commit()
+        assert (imported.codes, imported.transcripts, imported.segments, imported.memos) == (4, 3, 4, 4)
+        assert not imported.warnings
+        with other.unit_of_work(actor="qual1") as uow:
+            second = export_qdpx(uow, actor(other, "qual1"), imported.codebook_id, tmp_path / "b.qdpx")
+            uow.commit()
+        assert second.qde == first.qde
+        assert (tmp_path / "a.qdpx").read_bytes() == (tmp_path / "b.qdpx").read_bytes()
+        with other.read() as s:
+            segs = segments(s, actor(other, "qual1"), codebook_id=imported.codebook_id)
+            assert sorted(x.coder for x in segs) == ["qual1", "qual1", "qual2", "qual2"]
+            assert {x.text for x in segs} >= {"The video feedback"}
+        with pytest.raises(ConflictError, match="was imported before"):
+            with other.unit_of_work(actor="qual1") as uow:
+                import_qdpx(uow, actor(other, "qual1"), first.path, codebook_name="again")
+    finally:
+        other.dispose()
+
+
+def _rewrite(src: Path, dst: Path, old: bytes, new: bytes) -> Path:
+    with zipfile.ZipFile(src) as z, zipfile.ZipFile(dst, "w") as out:
+        for n in z.namelist():
+            data = z.read(n)
+            out.writestr(n, data.replace(old, new, 1) if n == "project.qde" else data)
+    return dst
+
+
+def test_import_refuses_invalid_projects(qual_trial, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    store, ids, cb_id = qual_trial
+    _code_some(store, ids, cb_id)
+    with store.read() as s:
+        exp = export_qdpx(s, actor(store, "qual1"), cb_id, tmp_path / "a.qdpx")
+    other = _second_store(tmp_path)
+    try:
+        qa = actor(other, "qual1")
+        bad = _rewrite(exp.path, tmp_path / "bad.qdpx", b'startPosition="', b'startPosition="x')
+        with pytest.raises(DataError, match=r"does not follow the REFI-QDA project schema \(Project-mrt2019.xsd\): line"):
+            with other.unit_of_work(actor="qual1") as uow:
+                import_qdpx(uow, qa, bad)
+        beyond = _rewrite(exp.path, tmp_path / "beyond.qdpx", b'endPosition="', b'endPosition="9')
+        with pytest.raises(FieldError, match="segment end must be at most"):
+            with other.unit_of_work(actor="qual1") as uow:
+                import_qdpx(uow, qa, beyond)
+        (tmp_path / "x.qdpx").write_bytes(b"plain text")
+        with pytest.raises(DataError, match="is not a REFI-QDA project"):
+            with other.unit_of_work(actor="qual1") as uow:
+                import_qdpx(uow, qa, tmp_path / "x.qdpx")
+    finally:
+        other.dispose()
