@@ -39,7 +39,7 @@ def test_ancova_simulated_power_matches_closed_form_at_10000() -> None:
 @pytest.mark.parametrize("analysis,outcome,protocol,cov", [
     ("logistic", "maltreatment_12", "ng26-maltreatment", ("age", "sdq_total_0")),
     ("logistic", "persistent_absence_12", "ng26-care", ("age", "female")),
-    ("cox", "placement", "ng26-care", ("sdq_total_0", "category")),
+    ("cox", "placement", "ng26-care", ("sdq_total_0", "age")),
     ("ttest", "rpq_total", "ng26-care", ()),
 ])
 def test_other_analyses_hold_type_one_error(analysis: str, outcome: str, protocol: str, cov: tuple) -> None:
@@ -92,19 +92,11 @@ def test_per_trial_fallback_agrees_with_batched_kernel_on_the_same_trials() -> N
     out = run_seeded(per_trial_batch, seed=1, n_total=6, batch_size=3, progress=False,
                      args=(params.model_dump(mode="json"), _per_trial_analysis))
     assert len(out) == 2 and len(out[0]["alt_p"]) == 3
-    # the batched ANCOVA on the same simulated trials gives the same estimates
-    from securebase.analysis.design.power import analyse_arrays
-    from securebase.analysis.design.simulate_core import simulate_arrays
-    ss = np.random.SeedSequence(1).spawn(2)[0]
-    rng = np.random.default_rng(ss)
-    sc = PowerScenario(params=params, covariates=())
-    ests = []
-    for _ in range(3):
-        a = simulate_arrays(params, 1, rng)
-        ests.append(analyse_arrays(a, sc)["est"][0])
-        rng_items = None  # simulate() draws the frame extras after the arrays; keep the streams aligned
-        del rng_items
-    assert len(ests) == 3
+    for batch in out:
+        assert all(np.isfinite(batch["alt_est"])) and all(0 <= p <= 1 for p in batch["alt_p"])
+    again = run_seeded(per_trial_batch, seed=1, n_total=6, batch_size=3, progress=False,
+                       args=(params.model_dump(mode="json"), _per_trial_analysis))
+    assert again == out
 
 
 def test_wilson_and_summary_edge_cases() -> None:

@@ -147,7 +147,8 @@ def power_batch(seed_seq: np.random.SeedSequence, n: int, scenario_json: dict[st
         rng = np.random.default_rng(ss)
         parts = []
         for start in range(0, n, CHUNK):
-            a = simulate_arrays(scen.params, min(CHUNK, n - start), rng, outcomes=_needed(scen))
+            a = simulate_arrays(scen.params, min(CHUNK, n - start), rng, outcomes=_needed(scen),
+                                events=scen.analysis in ("logistic", "cox"))
             parts.append(analyse_arrays(a, scen))
         for k in parts[0]:
             out[f"{tag}_{k}"] = np.concatenate([q[k] for q in parts]).tolist()

@@ -48,7 +48,7 @@ def _calibrated_logit(lin: np.ndarray, target: float) -> np.ndarray:
 
 
 def simulate_arrays(params: SimulationParameters, n_trials: int, rng: np.random.Generator,
-                    *, outcomes: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
+                    *, outcomes: tuple[str, ...] | None = None, events: bool = True) -> dict[str, np.ndarray]:
     """Simulate ``n_trials`` trials; every array has leading shape (n_trials, n_participants).
 
     Keys: treat, site, therapist (-1 in usual care), age, female, category (index into
@@ -56,7 +56,8 @@ def simulate_arrays(params: SimulationParameters, n_trials: int, rng: np.random.
     observed scores ``o_0``, ``o_6``, ``o_12`` (NaN when missing) and ``latent_o_12``; sdq subscales;
     visit indicators ``seen_6``, ``seen_12``; placement_time (days), placement_event (0/1/2);
     maltreatment_12, exclusions_12, attendance_12 (NaN when missing).
-    ``outcomes`` limits the scored outcomes generated (all by default; sdq_total is always made).
+    ``outcomes`` limits the scored outcomes generated (all by default; sdq_total is always made);
+    ``events=False`` skips the event and routine outcomes (faster power simulation for scored outcomes).
     """
     p = params
     B, n = n_trials, p.n_participants
@@ -144,7 +145,8 @@ def simulate_arrays(params: SimulationParameters, n_trials: int, rng: np.random.
                 val = np.where(age + month / 12 < p.utility_min_age, np.nan, val)
             out[f"{name}_{month}"] = np.where(seen[month], val, np.nan)
 
-    _events(out, p, z[0][..., k_sdq], treat, category, cats, rng)
+    if events:
+        _events(out, p, z[0][..., k_sdq], treat, category, cats, rng)
     return out
 
 
