@@ -27,6 +27,7 @@ import numpy as np
 from securebase.errors import ConfigurationError, FieldError
 
 CACHE_FORMAT = 1
+CONNECT_TIMEOUT = "20s"  # waiting for an existing scheduler to answer
 
 
 def _batches(n_total: int, batch_size: int) -> list[int]:
@@ -79,7 +80,7 @@ def _run_dask(task: Callable[..., Any], seqs: list, sizes: list[int], scheduler:
     try:
         if scheduler:
             try:
-                client = Client(scheduler, timeout="20s")
+                client = Client(scheduler, timeout=CONNECT_TIMEOUT)
             except OSError as exc:
                 raise ConfigurationError(f"could not connect to the Dask scheduler {scheduler!r} ({exc}); "
                                          "check the address (tcp://host:8786) and that the scheduler is running") from exc
