@@ -41,6 +41,7 @@ def record_session(uow: UnitOfWork, actor: Actor, participant_id: str, *, sessio
                    offered_on: date | str, attended: bool, therapist: str, duration_minutes: float = 90.0,
                    fidelity_rating: float | None = None) -> InterventionSession:
     """Log one offered session (attended or not)."""
+    access.require_unblinded(actor, "the intervention delivery log")
     access.require(actor, DELIVERY_ROLES, "logging an intervention session")
     uow.ensure_unlocked(actor.trial_id)
     p = _intervention_participant(uow.session, actor, participant_id)
@@ -78,6 +79,7 @@ def compliance(offered: int, attended: int, threshold: int | None) -> dict[str, 
 
 def delivery_summary(session: Session, actor: Actor, participant_id: str) -> dict[str, Any]:
     """Sessions, therapists, mean fidelity and compliance of one participant."""
+    access.require_unblinded(actor, "the intervention delivery log")
     access.require(actor, DELIVERY_ROLES | {Role.unblinded_statistician, Role.dmc_member}, "reading the delivery log")
     p = _intervention_participant(session, actor, participant_id)
     rows = session.execute(select(InterventionSession).where(InterventionSession.participant_pk == p.id)
