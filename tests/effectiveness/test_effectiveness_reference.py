@@ -181,3 +181,22 @@ def test_multiple_imputation_pooled_estimate_within_mc_tolerance_of_mice(trial):
     np.testing.assert_allclose(rub["within"], r["within"], rtol=0.01)
     np.testing.assert_allclose(res.se, r["se"], rtol=0.03)
     np.testing.assert_allclose(res.primary.df, r["df"], rtol=0.15)
+
+
+def test_mmrm_satterthwaite_df_is_exact_in_the_balanced_complete_case():
+    """Complete data and every term interacted with visit: GLS is OLS per visit, the REML covariance is
+    E'E/(n - q) and the Satterthwaite df must equal n - q exactly (q = 3: intercept, treat, baseline)."""
+    rng = np.random.default_rng(4)
+    n = 80
+    treat = np.arange(n) % 2
+    x = rng.normal(size=n)
+    e = rng.multivariate_normal([0, 0], [[4, 2], [2, 5]], n)
+    wide = pd.DataFrame({"participant_id": np.arange(n), "treat": treat, "x": x,
+                         "y6": 1 + x - treat + e[:, 0], "y12": 2 + x - 2 * treat + e[:, 1]})
+    long = pd.concat([wide.assign(visit_month=6, y=wide.y6), wide.assign(visit_month=12, y=wide.y12)])
+    res = Mmrm("y", baseline="x").fit(long)
+    for v in (6, 12):
+        ols = Ancova(f"y{v}", ["x"]).fit(wide)
+        est = res.get(f"month {v}")
+        np.testing.assert_allclose([est.coef, est.se], [ols.estimate, ols.se], rtol=1e-6)
+        np.testing.assert_allclose(est.df, n - 3, rtol=1e-3)

@@ -7,7 +7,7 @@ until both settle, as R ``MASS::glm.nb`` does (Venables & Ripley 2002, s. 7.4). 
 observed information are
 ``U = sum[psi(theta+y) - psi(theta) + log(theta) + 1 - log(theta+mu) - (y+theta)/(mu+theta)]`` and
 ``I = sum[-psi'(theta+y) + psi'(theta) - 1/theta + 2/(mu+theta) - (y+theta)/(mu+theta)^2]``;
-``SE(theta) = I^-1/2``; coefficient SEs are those of the GLM at the fitted theta.
+``SE(theta) = I^-1/2`` (psi' = trigamma, computed as the Hurwitz zeta(2, .)); coefficient SEs are those of the GLM at the fitted theta.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def theta_ml(y: np.ndarray, mu: np.ndarray, theta0: float | None = None, tol: fl
     for _ in range(max_iter):
         score = np.sum(special.digamma(th + y) - special.digamma(th) + np.log(th) + 1
                        - np.log(th + mu) - (y + th) / (mu + th))
-        info = np.sum(-special.polygamma(1, th + y) + special.polygamma(1, th) - 1 / th
+        info = np.sum(-special.zeta(2, th + y) + special.zeta(2, th) - 1 / th
                       + 2 / (mu + th) - (y + th) / (mu + th) ** 2)
         step = score / info
         new = th + step
@@ -46,7 +46,7 @@ def theta_ml(y: np.ndarray, mu: np.ndarray, theta0: float | None = None, tol: fl
             return th, float("nan"), False
     else:
         return th, float("nan"), False
-    info = np.sum(-special.polygamma(1, th + y) + special.polygamma(1, th) - 1 / th
+    info = np.sum(-special.zeta(2, th + y) + special.zeta(2, th) - 1 / th
                   + 2 / (mu + th) - (y + th) / (mu + th) ** 2)
     return th, float(1 / np.sqrt(info)) if info > 0 else float("nan"), True
 

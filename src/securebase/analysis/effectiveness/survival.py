@@ -170,8 +170,7 @@ class Cox:
             strata = None
             warns: list[str] = []
             if self.strata:
-                key = sub[list(self.strata)].astype(str).agg("|".join, axis=1)
-                strata = pd.factorize(key)[0]
+                strata = sub.groupby(list(self.strata), sort=True, dropna=False).ngroup().to_numpy()
                 no_ev = [k for k in np.unique(strata) if ev[strata == k].sum() == 0]
                 if no_ev:
                     warns.append(f"{len(no_ev)} strata have no events and contribute nothing to the fit")
@@ -190,8 +189,8 @@ class Cox:
             m = d.treat == val
             km = kaplan_meier(d.y[m], ev[m])
             aj = aalen_johansen(d.y[m], status[m].astype(int), self.event_code)
-            curves[arm] = {"kaplan_meier": km.to_dict(orient="list"),
-                           "cumulative_incidence": aj.to_dict(orient="list")}
+            curves[arm] = {"kaplan_meier": {c: km[c].to_numpy().tolist() for c in km.columns},
+                           "cumulative_incidence": {c: aj[c].to_numpy().tolist() for c in aj.columns}}
             if self.horizon is not None:
                 k = km[km.time <= self.horizon]
                 a = aj[aj.time <= self.horizon]
