@@ -59,9 +59,14 @@ def prepare(X: np.ndarray, y: np.ndarray, mask: np.ndarray | None) -> tuple[np.n
     m = np.ones(y.shape, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
     if m.shape != y.shape:
         raise DataError(f"mask must have the shape of y {y.shape} (got {m.shape})")
-    m = m & np.isfinite(y) & np.isfinite(X).all(axis=2)
-    X = np.where(m[..., None], X, 0.0)
-    y = np.where(m, y, 0.0)
+    x_finite = np.isfinite(X)
+    x_all_finite = bool(x_finite.all())
+    if not x_all_finite:
+        m = m & x_finite.all(axis=2)
+    m = m & np.isfinite(y)
+    if not m.all():  # zero the unused rows (copies only when something is left out)
+        X = X * m[..., None] if x_all_finite else np.where(m[..., None], X, 0.0)
+        y = np.where(m, y, 0.0)
     return X, y, m.astype(float)
 
 
@@ -107,38 +112,51 @@ def newton(derivs: Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray | None
     """Batched Newton-Raphson with step-halving for a concave log-likelihood.
 
     ``derivs(idx, beta, need_info)`` returns the log-likelihood (k,), score (k, p) and information
-    (k, p, p) of datasets ``idx`` at ``beta`` (k, p). A dataset stops when its largest step among the finite
-    coefficients is below ``tol`` or the log-likelihood gains less than 1e-12 relative (the iteration then
-    agrees with the optimum to about the square of the last step), or when a coefficient passes
-    ``HARD_STOP``. Returns beta, stopped (B,) bool, ok (B,) (information positive definite), iterations.
+    (k, p, p) of datasets ``idx`` at ``beta`` (k, p) (score and information None when not needed).
+    A dataset stops when its largest step among the finite coefficients is below ``tol`` or the
+    log-likelihood gains less than 1e-12 relative (the iteration then agrees with the optimum to about the
+    square of the last step), or when a coefficient passes ``HARD_STOP``. Returns beta, stopped (B,) bool,
+    ok (B,) (information positive definite), iterations.
     """
     beta = np.zeros((B, p))
     ok = np.ones(B, dtype=bool)
     active = np.ones(B, dtype=bool)
+    ll, score, info = derivs(np.arange(B), beta, True)
     it = 0
     for it in range(1, max_iter + 1):  # noqa: B007 - the count is returned
         idx = np.flatnonzero(active)
         if idx.size == 0:
             break
-        ll, score, info = derivs(idx, beta[idx], True)
-        step, _, good = sym_solve_inv(info, score)
+        full = idx.size == B
+        ll_a, score_a, info_a = (ll.copy(), score, info) if full else (ll[idx], score[idx], info[idx])
+        step, _, good = sym_solve_inv(info_a, score_a)
         step = np.where(good[:, None], step, 0.0)
         new = beta[idx] + step
+        ll_new, score_new, info_new = derivs(idx, new, True)
+        worse = ll_new < ll_a - 1e-12 * (1 + np.abs(ll_a))
         for _ in range(8):  # halve steps that lower the log-likelihood
-            ll_new, _, _ = derivs(idx, new, False)
-            worse = ll_new < ll - 1e-12 * (1 + np.abs(ll))
             if not worse.any():
                 break
-            step = np.where(worse[:, None], step / 2, step)
-            new = beta[idx] + step
+            w = np.flatnonzero(worse)
+            step[w] /= 2
+            new[w] = beta[idx[w]] + step[w]
+            ll_w, score_w, info_w = derivs(idx[w], new[w], True)
+            ll_new[w], score_new[w], info_new[w] = ll_w, score_w, info_w
+            worse[w] = ll_w < ll_a[w] - 1e-12 * (1 + np.abs(ll_a[w]))
         beta[idx] = new
+        ll[idx], score[idx], info[idx] = ll_new, score_new, info_new
         ok[idx] &= good
         finite = np.abs(new) <= DIVERGED
         small = np.where(finite, np.abs(step), 0.0).max(axis=1) < tol
-        flat = (ll_new - ll) < 1e-12 * (1 + np.abs(ll))
+        flat = (ll_new - ll_a) < 1e-12 * (1 + np.abs(ll_a))
         done = small | flat | ~good | (np.abs(new).max(axis=1) > HARD_STOP)
         active[idx[done]] = False
     return beta, ~active, ok, it
+
+
+def rows(arr: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """``arr[idx]`` without a copy when ``idx`` is every dataset in order."""
+    return arr if idx.size == arr.shape[0] else arr[idx]
 
 
 def infinite_coefficients(beta_scaled: np.ndarray) -> np.ndarray:

@@ -22,6 +22,7 @@ from securebase.analysis.kernels.common import (
     infinite_coefficients,
     newton,
     prepare,
+    rows,
     sym_solve_inv,
 )
 from securebase.errors import DataError
@@ -83,7 +84,8 @@ def fit_cox(X: np.ndarray, time: np.ndarray, event: np.ndarray, mask: np.ndarray
     B, _, p = Xs.shape
 
     def derivs(idx: np.ndarray, beta: np.ndarray, need_info: bool):
-        return _derivatives(Xs[idx], d[idx], mf[idx], beta, start[idx], end[idx], need_info)
+        return _derivatives(rows(Xs, idx), rows(d, idx), rows(mf, idx), beta, rows(start, idx), rows(end, idx),
+                            need_info)
 
     beta, stopped, ok, it = newton(derivs, B, p, max_iter=max_iter, tol=tol)
     _, _, info = _derivatives(Xs, d, mf, beta, start, end)

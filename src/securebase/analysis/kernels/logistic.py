@@ -19,6 +19,7 @@ from securebase.analysis.kernels.common import (
     infinite_coefficients,
     newton,
     prepare,
+    rows,
     sym_solve_inv,
 )
 
@@ -32,7 +33,7 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, mask: np.ndarray | None = None, *
     B, _, p = Xs.shape
 
     def derivs(idx: np.ndarray, beta: np.ndarray, need_info: bool):
-        Xa, ya, ma = Xs[idx], y[idx], mf[idx]
+        Xa, ya, ma = rows(Xs, idx), rows(y, idx), rows(mf, idx)
         eta = np.einsum("bnp,bp->bn", Xa, beta)
         ll = np.sum(ma * (ya * eta - np.logaddexp(0.0, eta)), axis=1)
         if not need_info:

@@ -10,23 +10,24 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from securebase.analysis.kernels.common import BatchFit, column_scale, prepare, sym_solve_inv
+from securebase.analysis.kernels.common import BatchFit, prepare, sym_solve_inv
 
 
 def fit_ols(X: np.ndarray, y: np.ndarray, mask: np.ndarray | None = None) -> BatchFit:
     """Fit B linear models at once; rows with ``mask`` False or a non-finite value are left out."""
     X, y, mf = prepare(X, y, mask)
-    scale = column_scale(X, mf)
-    Xs = X / scale[:, None, :]
-    xtx = np.matmul(np.swapaxes(Xs, 1, 2), Xs)
-    xty = np.einsum("bnp,bn->bp", Xs, y)
-    beta_s, diag_s, ok = sym_solve_inv(xtx, xty)
+    xtx = np.matmul(np.swapaxes(X, 1, 2), X)
+    xty = np.einsum("bnp,bn->bp", X, y)
     n_obs = mf.sum(axis=1)
+    # column scaling (to RMS 1) applied to the small p x p systems, not to X itself
+    scale = np.sqrt(np.einsum("bii->bi", xtx) / np.maximum(n_obs, 1.0)[:, None])
+    scale = np.where(scale > 0, scale, 1.0)
+    beta_s, diag_s, ok = sym_solve_inv(xtx / (scale[:, :, None] * scale[:, None, :]), xty / scale)
     p = X.shape[2]
     df = n_obs - p
-    resid = (y - np.einsum("bnp,bp->bn", Xs, np.nan_to_num(beta_s))) * mf
-    s2 = np.einsum("bn,bn->b", resid, resid) / np.where(df > 0, df, np.nan)
     coef = beta_s / scale
+    resid = (y - np.einsum("bnp,bp->bn", X, np.nan_to_num(coef))) * mf
+    s2 = np.einsum("bn,bn->b", resid, resid) / np.where(df > 0, df, np.nan)
     se = np.sqrt(s2[:, None] * diag_s) / scale
     with np.errstate(invalid="ignore", divide="ignore"):
         tstat = coef / se
