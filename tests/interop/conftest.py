@@ -43,3 +43,34 @@ def fresh_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[Callable[[st
             for name in made:
                 c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def new_care_store(url: str):  # type: ignore[no-untyped-def]
+    """Open ``url`` and create the ng26-care trial with an administrator 'admin' (like the care_trial fixture)."""
+    from securebase.protocol import load_protocol
+    from securebase.store import open_store
+    from securebase.trial.roles import Role
+    from securebase.trial.setup import create_trial, create_user, grant_role
+
+    st = open_store(url)
+    with st.unit_of_work(actor="test-setup") as uow:
+        create_trial(uow, load_protocol("ng26-care"), seed=99)
+        admin = create_user(uow, "admin", "correct-horse-battery")
+        grant_role(uow, admin, "ng26-care", Role.administrator)
+        uow.commit()
+    return st
+
+
+@pytest.fixture
+def fresh_care(fresh_url):  # type: ignore[no-untyped-def]
+    """``fresh_care(kind)``: a new store of that backend holding an empty ng26-care trial."""
+    made = []
+
+    def make(kind: str = "sqlite"):  # type: ignore[no-untyped-def]
+        st = new_care_store(fresh_url(kind))
+        made.append(st)
+        return st
+
+    yield make
+    for st in made:
+        st.dispose()

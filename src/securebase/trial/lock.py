@@ -63,12 +63,12 @@ def trial_snapshot(session: Session, trial_id: str, *, natural: bool = False) ->
     screens: dict[int, str] = {}
     if natural:
         pids = dict(session.execute(select(Participant.id, Participant.participant_id)
-                                    .where(Participant.trial_id == trial_id)).tuples().all())
+                                    .where(Participant.trial_id == trial_id)).all())
         for pk, ppk, vid in session.execute(select(Visit.id, Visit.participant_pk, Visit.visit_id)
                                             .where(Visit.trial_id == trial_id)):
             visits[pk] = f"{pids.get(ppk)}/{vid}"
         screens = dict(session.execute(select(ScreeningRecord.id, ScreeningRecord.screening_number)
-                                       .where(ScreeningRecord.trial_id == trial_id)).tuples().all())
+                                       .where(ScreeningRecord.trial_id == trial_id)).all())
     for table in data_tables():
         pk_cols = [c.name for c in table.primary_key.columns]
         rows = session.execute(select(table).where(table.c.trial_id == trial_id)

@@ -1,0 +1,130 @@
+"""Read one trial out of the store with plain queries, for the exports (ODM, REDCap, analysis files).
+
+:func:`read_trial` returns a :class:`TrialData` holding the trial's rows as plain dicts keyed by column
+name, with participant and visit references resolved to their natural keys (``participant_id``,
+``visit_id``). What an actor may not see is never read: allocations, intervention sessions and
+allocation-revealing audit records only when ``actor.can_see_allocation()``; participants only at the
+actor's sites; direct identifiers (the ``identifiers`` table) never.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Table, select
+from sqlalchemy.orm import Session
+
+from securebase.errors import NotFound
+from securebase.instruments import Instrument, load_instrument
+from securebase.protocol import Protocol, protocol_from_yaml_text
+from securebase.store.tables import (
+    Allocation,
+    AuditRecord,
+    Event,
+    Participant,
+    Response,
+    Score,
+    Trial,
+    Visit,
+    Withdrawal,
+)
+from securebase.trial.audit_view import ALLOCATION_TABLES, redact_for
+from securebase.trial.roles import Actor
+
+
+@lru_cache(maxsize=256)
+def instrument(name: str, version: str | None = None) -> Instrument | None:
+    """The instrument definition (that version if known, else the newest), or None when unknown."""
+    for v in (version, None):
+        try:
+            return load_instrument(name, v) if v else load_instrument(name)
+        except Exception:
+            continue
+    return None
+
+
+@dataclass
+class TrialData:
+    """One trial's rows (plain dicts) as one actor may see them."""
+
+    trial: dict[str, Any]
+    protocol: Protocol
+    participants: list[dict[str, Any]]
+    visits: list[dict[str, Any]]
+    responses: list[dict[str, Any]]
+    scores: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+    withdrawals: list[dict[str, Any]]
+    allocations: list[dict[str, Any]] | None
+    audit: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def allocation_visible(self) -> bool:
+        return self.allocations is not None
+
+    def instruments_used(self) -> list[tuple[str, str]]:
+        """(instrument, version) pairs: the protocol's assessments, then any others found in the data."""
+        seen: dict[str, str] = {}
+        for a in self.protocol.assessments:
+            inst = instrument(a.instrument)
+            if inst is not None:
+                seen.setdefault(a.instrument, inst.version)
+        for r in self.responses:
+            seen.setdefault(r["instrument"], r["instrument_version"])
+        for s in self.scores:
+            seen.setdefault(s["instrument"], "")
+        return list(seen.items())
+
+
+def _rows(session: Session, table: Table, *where: Any) -> list[dict[str, Any]]:
+    order = [table.c[c.name] for c in table.primary_key.columns]
+    return [dict(r) for r in session.execute(select(table).where(*where).order_by(*order)).mappings()]
+
+
+def read_trial(session: Session, actor: Actor, *, with_audit: bool = False) -> TrialData:
+    """Everything :class:`TrialData` holds for ``actor.trial_id``."""
+    trial_id = actor.trial_id
+    trial = session.execute(select(Trial.__table__).where(Trial.id == trial_id)).mappings().first()
+    if trial is None:
+        raise NotFound(f"trial '{trial_id}' is not in this store; check the trial id")
+    protocol = protocol_from_yaml_text(trial["protocol_yaml"], f"protocol of {trial_id}")
+    parts = [p for p in _rows(session, Participant.__table__, Participant.trial_id == trial_id)
+             if actor.can_reach_site(p["site_code"])]
+    pid = {p["id"]: p["participant_id"] for p in parts}
+
+    def own(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        out = []
+        for r in rows:
+            if r["participant_pk"] in pid:
+                r["participant_id"] = pid[r["participant_pk"]]
+                out.append(r)
+        return out
+
+    visits = own(_rows(session, Visit.__table__, Visit.trial_id == trial_id))
+    vid = {v["id"]: v["visit_id"] for v in visits}
+    responses = own(_rows(session, Response.__table__, Response.trial_id == trial_id))
+    scores = own(_rows(session, Score.__table__, Score.trial_id == trial_id))
+    for r in responses + scores:
+        r["visit_id"] = vid.get(r["visit_pk"])
+    allocations = None
+    if actor.can_see_allocation():
+        allocations = own(_rows(session, Allocation.__table__, Allocation.trial_id == trial_id))
+    data = TrialData(dict(trial), protocol, parts, visits, responses, scores,
+                     own(_rows(session, Event.__table__, Event.trial_id == trial_id)),
+                     own(_rows(session, Withdrawal.__table__, Withdrawal.trial_id == trial_id)), allocations)
+    if with_audit:
+        labels = set(pid.values())
+        for r in _rows(session, AuditRecord.__table__, AuditRecord.trial_id == trial_id):
+            if r["participant_id"] is not None and r["participant_id"] not in labels:
+                continue  # another site's participant
+            if not actor.can_see_allocation() and r["table_name"] in ALLOCATION_TABLES:
+                continue
+            r["old"] = redact_for(actor, r["table_name"], r["old"])
+            r["new"] = redact_for(actor, r["table_name"], r["new"])
+            data.audit.append(r)
+    return data
+
+
+__all__ = ["TrialData", "instrument", "read_trial"]

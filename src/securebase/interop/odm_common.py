@@ -1,0 +1,142 @@
+"""What securebase's CDISC ODM 1.3.2 files look like: OIDs, typed values, the schema check.
+
+Mapping (one ``Study`` per trial; OIDs are stable so an import can read them back):
+
+========================  =====================================================================
+store                     ODM
+========================  =====================================================================
+participant               ``SubjectData SubjectKey="CARE-0001"`` + ``SiteRef``; its columns are the
+                          items ``T.participants.<column>`` of form ``FT.participants`` in study
+                          event ``SE.enrolment``
+allocation (unblinded)    form ``FT.allocations`` in ``SE.enrolment``
+visit                     study event ``SE.<visit id>``; its columns in form ``FT.visits``
+responses                 form ``FI.<instrument>``, ``FormRepeatKey`` = respondent; item group
+                          ``GI.<instrument>``, ``ItemGroupRepeatKey`` = entry (1, or 2 for double
+                          data entry); items ``I.<instrument>.<item code>``; the instrument version
+                          and who entered it are items ``M.<instrument>.version`` / ``.entered_by``
+scores                    item group ``GS.<instrument>``: ``SV.<instrument>.<scale>`` (value),
+                          ``SC.`` (category/band), ``SR.`` (missing reason)
+events, withdrawals       repeating study events ``SE.events`` / ``SE.withdrawals``
+                          (``StudyEventRepeatKey`` 1, 2, ...), forms ``FT.events`` / ``FT.withdrawals``
+audit trail               ``ClinicalData/AuditRecords/AuditRecord ID="AR.<seq>"`` with ``UserRef``,
+                          ``LocationRef``, ``DateTimeStamp``, ``ReasonForChange`` and, in ``SourceID``,
+                          the securebase record (sequence, action, table, record, old and new
+                          values, hashes) as JSON
+========================  =====================================================================
+
+Missing-value codes (schema-valid, no extension namespace): an item answered with a missing-value code
+is ``<ItemData ItemOID=... IsNull="Yes">`` carrying ``<Annotation SeqNum="1"><Flag><FlagValue
+CodeListOID="CL.SB.MISSING">not_answered</FlagValue><FlagType CodeListOID="CL.SB.FLAGTYPE">missing_code
+</FlagType></Flag></Annotation>``; the code list ``CL.SB.MISSING`` decodes each code and gives the
+instrument's numeric code as an ``Alias``. A stored value that also has a missing code keeps its
+``Value`` and gets the same flag.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from lxml import etree
+from sqlalchemy import JSON, Boolean, Date, Float, Integer, Table
+
+from securebase.errors import DataError
+from securebase.store.tables.base import UTCDateTime
+
+NS = "http://www.cdisc.org/ns/odm/v1.3"
+XML_NS = "http://www.w3.org/XML/1998/namespace"
+MISSING_CL = "CL.SB.MISSING"
+FLAGTYPE_CL = "CL.SB.FLAGTYPE"
+MISSING_FLAG = "missing_code"
+#: Participant-level tables carried as forms, with the study event that holds them.
+TABLE_FORMS = {"participants": "SE.enrolment", "allocations": "SE.enrolment", "visits": None,
+               "events": "SE.events", "withdrawals": "SE.withdrawals"}
+#: Columns never written as items (surrogate keys; the trial and participant are the Study and Subject).
+SKIP_COLUMNS = frozenset({"id", "trial_id", "participant_pk", "participant_id"})
+
+
+def q(tag: str) -> str:
+    """Qualified ODM tag name."""
+    return f"{{{NS}}}{tag}"
+
+
+def data_type(column: Any) -> str:
+    """ODM DataType of a store column."""
+    t = column.type
+    if isinstance(t, UTCDateTime):
+        return "datetime"
+    if isinstance(t, Date):
+        return "date"
+    if isinstance(t, Boolean):
+        return "boolean"
+    if isinstance(t, Integer):
+        return "integer"
+    if isinstance(t, Float):
+        return "float"
+    return "text"
+
+
+def to_text(column: Any, value: Any) -> str:
+    """A column value as ODM ``Value`` text (ISO 8601 dates, UTC timestamps, shortest float repr, JSON)."""
+    if isinstance(column.type, JSON):
+        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def from_text(column: Any, text: str, where: str) -> Any:
+    """Inverse of :func:`to_text`; a bad value raises DataError naming the item."""
+    t = column.type
+    try:
+        if isinstance(t, JSON):
+            return json.loads(text)
+        if isinstance(t, UTCDateTime):
+            return datetime.fromisoformat(text)
+        if isinstance(t, Date):
+            return date.fromisoformat(text)
+        if isinstance(t, Boolean):
+            if text not in ("true", "false"):
+                raise ValueError(text)
+            return text == "true"
+        if isinstance(t, Integer):
+            return int(text)
+        if isinstance(t, Float):
+            return float(text)
+    except (ValueError, json.JSONDecodeError):
+        raise DataError(f"{where} must be a {data_type(column)} value (got {text!r}); fix the file") from None
+    return text
+
+
+def table_columns(table: Table) -> list[Any]:
+    return [c for c in table.columns if c.name not in SKIP_COLUMNS]
+
+
+@lru_cache(maxsize=1)
+def schema() -> etree.XMLSchema:
+    """The ODM 1.3.2 schema shipped in ``interop/schema`` (see the header of the .xsd for its source)."""
+    path = resources.files("securebase.interop") / "schema" / "ODM1-3-2-securebase.xsd"
+    with resources.as_file(path) as p:
+        return etree.XMLSchema(etree.parse(str(p)))
+
+
+def validate(doc: etree._ElementTree | etree._Element, origin: str = "the ODM file") -> None:
+    """Raise DataError listing the first schema errors (line and message) when ``doc`` is not valid ODM 1.3.2."""
+    sch = schema()
+    if not sch.validate(doc):
+        errs = [f"line {e.line}: {e.message}" for e in list(sch.error_log)[:5]]
+        raise DataError(f"{origin} does not validate against the ODM 1.3.2 schema: " + "; ".join(errs)
+                        + "; fix the file or export it again")
+
+
+__all__ = ["FLAGTYPE_CL", "MISSING_CL", "MISSING_FLAG", "NS", "TABLE_FORMS", "data_type", "from_text", "q",
+           "schema", "table_columns", "to_text", "validate"]

@@ -1,0 +1,229 @@
+"""Import a CDISC ODM 1.3.2 file written by securebase (see :mod:`securebase.interop.odm_common`).
+
+Everything is written in one unit of work on behalf of the importing user, so every inserted row is
+audited and nothing is saved if any part fails (a locked trial refuses the import at flush). The
+source file's own audit trail cannot join this store's hash chain as it was (its hashes chain to
+another store), so each source ``AuditRecord`` is kept as an audited ``odm_audit`` event whose detail
+holds the original record (user, time, reason, action, table, old and new values, original hashes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from securebase.errors import BlindingError, ConflictError, DataError, NotFound, PermissionDenied
+from securebase.interop.odm_common import MISSING_FLAG, from_text, q, table_columns, validate
+from securebase.store import Store, UnitOfWork
+from securebase.store.tables import Allocation, Event, Participant, Response, Score, Visit, Withdrawal
+from securebase.trial.roles import Actor, Role
+
+MODELS: dict[str, Any] = {"participants": Participant, "allocations": Allocation, "visits": Visit, "events": Event,
+                          "withdrawals": Withdrawal}
+MAY_IMPORT = frozenset({Role.administrator, Role.trial_manager, Role.data_manager})
+
+
+def _item_value(el: etree._Element) -> tuple[str | None, str | None]:
+    """(Value or None, missing-value code or None) of an ItemData element."""
+    missing = None
+    for flag in el.iter(q("Flag")):
+        ftype = flag.find(q("FlagType"))
+        fval = flag.find(q("FlagValue"))
+        if fval is not None and (ftype is None or (ftype.text or "").strip() == MISSING_FLAG):
+            missing = (fval.text or "").strip()
+    return (None if el.get("IsNull") == "Yes" else el.get("Value")), missing
+
+
+def _table_row(form: etree._Element, tname: str, where: str) -> dict[str, Any]:
+    cols = {c.name: c for c in table_columns(MODELS[tname].__table__)}
+    out: dict[str, Any] = {}
+    for item in form.iter(q("ItemData")):
+        oid = item.get("ItemOID", "")
+        prefix = f"T.{tname}."
+        if not oid.startswith(prefix) or oid[len(prefix):] not in cols:
+            raise DataError(f"{where}: item {oid!r} is not a column of {tname}; export the file with securebase")
+        value, _ = _item_value(item)
+        name = oid[len(prefix):]
+        out[name] = None if value is None else from_text(cols[name], value, f"{where} item {oid}")
+    return out
+
+
+@dataclass(frozen=True)
+class OdmImportResult:
+    subjects: int
+    visits: int
+    responses: int
+    missing_codes: int
+    scores: int
+    events: int
+    audit_records: int
+    sha256: str
+
+    def summary(self) -> str:
+        return (f"imported {self.subjects} subjects, {self.visits} visits, {self.responses} item responses "
+                f"({self.missing_codes} with missing-value codes), {self.scores} scores, {self.events} events; "
+                f"{self.audit_records} source audit records kept as odm_audit events")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class _Importer:
+    def __init__(self, uow: UnitOfWork, actor: Actor) -> None:
+        self.uow, self.actor = uow, actor
+        self.counts: dict[str, int] = defaultdict(int)
+
+    def add(self, obj: Any) -> Any:
+        self.uow.session.add(obj)
+        return obj
+
+    def subject(self, sd: etree._Element) -> None:
+        key = sd.get("SubjectKey", "")
+        where = f"subject {key}"
+        exists = self.uow.session.execute(select(Participant.id).where(
+            Participant.trial_id == self.actor.trial_id, Participant.participant_id == key)).first()
+        if exists:
+            raise ConflictError(f"participant {key} is already in trial '{self.actor.trial_id}'; import into an "
+                                "empty trial or remove the subject from the file")
+        events = sd.findall(q("StudyEventData"))
+        enrol = next((e for e in events if e.get("StudyEventOID") == "SE.enrolment"), None)
+        pform = None if enrol is None else next(
+            (f for f in enrol.findall(q("FormData")) if f.get("FormOID") == "FT.participants"), None)
+        if pform is None:
+            raise DataError(f"{where} has no FT.participants form in SE.enrolment; export the file with securebase")
+        p = self.add(Participant(trial_id=self.actor.trial_id, participant_id=key,
+                                 **_table_row(pform, "participants", where)))
+        self.uow.session.flush()
+        self.counts["subjects"] += 1
+        for f in enrol.findall(q("FormData")):  # type: ignore[union-attr]
+            if f.get("FormOID") == "FT.allocations":
+                if not self.actor.can_see_allocation():
+                    raise BlindingError(f"the file holds allocations, which user '{self.actor.username}' may not "
+                                        "see; ask an unblinded trial manager to import it")
+                self.add(Allocation(trial_id=self.actor.trial_id, participant_pk=p.id,
+                                    **_table_row(f, "allocations", where)))
+        for se in events:
+            oid = se.get("StudyEventOID", "")
+            if oid == "SE.enrolment":
+                continue
+            if oid in ("SE.events", "SE.withdrawals"):
+                tname = oid[3:]
+                for f in se.findall(q("FormData")):
+                    self.add(MODELS[tname](trial_id=self.actor.trial_id, participant_pk=p.id,
+                                           **_table_row(f, tname, f"{where} {oid}")))
+                    self.counts["events"] += 1
+                continue
+            self.visit(se, p, f"{where} {oid}")
+
+    def visit(self, se: etree._Element, p: Participant, where: str) -> None:
+        forms = se.findall(q("FormData"))
+        vform = next((f for f in forms if f.get("FormOID") == "FT.visits"), None)
+        if vform is None:
+            raise DataError(f"{where} has no FT.visits form; export the file with securebase")
+        v = self.add(Visit(trial_id=self.actor.trial_id, participant_pk=p.id, **_table_row(vform, "visits", where)))
+        self.uow.session.flush()
+        self.counts["visits"] += 1
+        for f in forms:
+            oid = f.get("FormOID", "")
+            if oid.startswith("FI."):
+                self.instrument_form(f, oid[3:], p, v, where)
+
+    def instrument_form(self, f: etree._Element, name: str, p: Participant, v: Visit, where: str) -> None:
+        respondent = f.get("FormRepeatKey") or ""
+        for g in f.findall(q("ItemGroupData")):
+            goid = g.get("ItemGroupOID", "")
+            items = g.findall(q("ItemData"))
+            if goid == f"GI.{name}":
+                entry = int(g.get("ItemGroupRepeatKey") or 1)
+                meta = {i.get("ItemOID"): i.get("Value") for i in items if i.get("ItemOID", "").startswith("M.")}
+                for i in items:
+                    oid = i.get("ItemOID", "")
+                    if not oid.startswith(f"I.{name}."):
+                        continue
+                    value, missing = _item_value(i)
+                    self.add(Response(trial_id=self.actor.trial_id, participant_pk=p.id, visit_pk=v.id, instrument=name,
+                                      instrument_version=meta.get(f"M.{name}.version") or "", respondent=respondent,
+                                      item=oid[len(name) + 3:], value=value, missing_code=missing, entry=entry,
+                                      entered_by=meta.get(f"M.{name}.entered_by") or ""))
+                    self.counts["responses"] += 1
+                    self.counts["missing_codes"] += missing is not None
+            elif goid == f"GS.{name}":
+                scales: dict[str, dict[str, Any]] = defaultdict(dict)
+                for i in items:
+                    prefix, _, scale = i.get("ItemOID", "").partition(f".{name}.")
+                    scales[scale][prefix] = _item_value(i)[0]
+                for scale, vals in scales.items():
+                    value = vals.get("SV")
+                    self.add(Score(trial_id=self.actor.trial_id, participant_pk=p.id, visit_pk=v.id, instrument=name,
+                                   respondent=respondent, scale=scale,
+                                   value=None if value is None else from_text(Score.__table__.c.value, value, where),
+                                   category=vals.get("SC"), missing_reason=vals.get("SR")))
+                    self.counts["scores"] += 1
+
+    def audit(self, ar: etree._Element) -> None:
+        user = ar.find(q("UserRef"))
+        stamp = ar.find(q("DateTimeStamp"))
+        reason = ar.find(q("ReasonForChange"))
+        source_el = ar.find(q("SourceID"))
+        source: dict[str, Any] = {}
+        if source_el is not None and source_el.text:
+            try:
+                source = json.loads(source_el.text)
+            except json.JSONDecodeError:
+                source = {"source_id": source_el.text}
+        detail = {"source_id": ar.get("ID"), "user": (user.get("UserOID") or "").removeprefix("USR.") if user is not None else None,
+                  "at": stamp.text if stamp is not None else None, "reason": reason.text if reason is not None else None,
+                  **source}
+        self.uow.log_event("odm_audit", table_name=str(source.get("table_name") or "odm"),
+                           record_id=str(source.get("record_id") or ar.get("ID") or "?"), trial_id=self.actor.trial_id,
+                           participant_id=source.get("participant_id"), detail=detail)
+        self.counts["audit_records"] += 1
+
+
+def import_odm(store: Store, actor: Actor, path: str | Path, *, check: bool = True) -> OdmImportResult:
+    """Import the ODM file ``path`` into ``actor.trial_id`` (all or nothing)."""
+    if not actor.roles & MAY_IMPORT:
+        raise PermissionDenied(f"user '{actor.username}' may not import data into trial '{actor.trial_id}' (needs "
+                               "data manager, trial manager or administrator); ask a trial manager")
+    p = Path(path)
+    if not p.exists():
+        raise NotFound(f"ODM file {str(p)!r} does not exist; give the path of an ODM 1.3.2 XML file")
+    raw = p.read_bytes()
+    try:
+        doc = etree.fromstring(raw, parser=etree.XMLParser(huge_tree=True, resolve_entities=False, no_network=True))
+    except etree.XMLSyntaxError as exc:
+        raise DataError(f"{p} is not well-formed XML ({exc}); give an ODM 1.3.2 file") from None
+    if check:
+        validate(doc, str(p))
+    with store.unit_of_work(actor=actor.username) as uow:
+        imp = _Importer(uow, actor)
+        try:
+            for cd in doc.iter(q("ClinicalData")):
+                for sd in cd.findall(q("SubjectData")):
+                    imp.subject(sd)
+                uow.session.flush()
+                for ars in cd.findall(q("AuditRecords")):
+                    for ar in ars.findall(q("AuditRecord")):
+                        imp.audit(ar)
+            digest = hashlib.sha256(raw).hexdigest()
+            uow.log_event("import", table_name="odm", record_id=p.name, trial_id=actor.trial_id,
+                          detail={"format": "CDISC ODM 1.3.2", "sha256": digest, "file_oid": doc.get("FileOID"),
+                                  **dict(imp.counts)})
+        except IntegrityError as exc:
+            raise DataError(f"the ODM file does not fit trial '{actor.trial_id}': "
+                            f"{str(exc.orig).strip().splitlines()[0]}; check site codes and duplicates") from None
+        uow.commit()
+    c = imp.counts
+    return OdmImportResult(c["subjects"], c["visits"], c["responses"], c["missing_codes"], c["scores"], c["events"],
+                           c["audit_records"], digest)
+
+
+__all__ = ["OdmImportResult", "import_odm"]
