@@ -186,8 +186,8 @@ class TippingPoint:
         sets = self.mi.completed(data)
         shift_rows = (data[self.outcome].isna() & (data[TREAT] == self.arm)).to_numpy()
         n = {"intervention": int((data[TREAT] == 1).sum()), "usual_care": int((data[TREAT] == 0).sum())}
-        table = []
-        mar = None
+        table: list[dict[str, float]] = []
+        mar: EffectResult | None = None
         for delta in (0.0, *self.deltas):
             res = []
             for s in sets:

@@ -184,7 +184,7 @@ class Cox:
         j = d.names.index(TREAT)
         details: dict[str, object] = {"log_partial_likelihood": ll, "events": int(ev.sum()), "ties": "Efron",
                                       "event_code": self.event_code, "strata": list(self.strata)}
-        curves: dict[str, object] = {}
+        curves: dict[str, dict[str, object]] = {}
         for arm, val in ((ARM_INTERVENTION, 1), (ARM_CONTROL, 0)):
             m = d.treat == val
             km = kaplan_meier(d.y[m], ev[m])

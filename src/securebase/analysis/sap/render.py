@@ -46,11 +46,12 @@ def render_plan(plan: Plan, fmt: str = "text") -> str:
         out.append(f"{b}Analysis set: {o.analysis_set}; model: {_model_text(o.model)}")
         if o.subgroups:
             out.append(f"{b}Subgroups (treatment-by-subgroup interaction tests): {', '.join(o.subgroups)}")
-        for s in o.sensitivity:
-            what = {"model": _model_text(s.model) if s.model else "", "analysis_set": f"analysis set {s.analysis_set}",
+        for sens in o.sensitivity:
+            what = {"model": _model_text(sens.model) if sens.model else "",
+                    "analysis_set": f"analysis set {sens.analysis_set}",
                     "multiple_imputation": "multiple imputation by arm under MAR",
-                    "tipping_point": f"delta-adjusted MI, {s.shift_arm} arm shifted by {s.deltas}"}[s.kind]
-            out.append(f"{b}Sensitivity {s.id}: {s.label} ({what})")
+                    "tipping_point": f"delta-adjusted MI, {sens.shift_arm} arm shifted by {sens.deltas}"}[sens.kind]
+            out.append(f"{b}Sensitivity {sens.id}: {sens.label} ({what})")
         out.append("")
     if plan.subgroups:
         out.append(f"{h2}Subgroups")

@@ -268,7 +268,7 @@ def run_plan(plan: Plan, participants: pd.DataFrame, visits: pd.DataFrame | None
     outcomes = [run_outcome(plan, o, participants, visits, on_error) for o in plan.outcomes]
     mu = plan.multiplicity
     by_id = {o.id: o for o in outcomes}
-    ps = [by_id[i].primary.result.p_value if by_id[i].primary.result else np.nan for i in mu.family]
+    ps = [r.p_value if (r := by_id[i].primary.result) is not None else np.nan for i in mu.family]
     multiplicity: dict[str, Any] = {"family": list(mu.family), "method": mu.method, "alpha": mu.alpha}
     if mu.family and not np.isnan(ps).any():
         adj = adjust(ps, mu.method)

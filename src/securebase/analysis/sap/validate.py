@@ -91,9 +91,9 @@ def check_plan(plan: Plan, file: str = "<plan>", lines: dict[Path_, int] | None 
             raise _fail(f"model '{o.model.type}' estimates {' / '.join(MODEL_MEASURE[o.model.type])}, not the "
                         f"estimand's summary measure '{o.estimand.summary_measure}'", file, lines, (*at, "model", "type"))
         _check_model(o.model, var, plan, cols, file, lines, (*at, "model"))
-        for k, sg in enumerate(o.subgroups):
-            if sg not in subgroups:
-                raise _fail(f"subgroup '{sg}' is not defined under subgroups (have {sorted(subgroups)})", file,
+        for k, sg_id in enumerate(o.subgroups):
+            if sg_id not in subgroups:
+                raise _fail(f"subgroup '{sg_id}' is not defined under subgroups (have {sorted(subgroups)})", file,
                             lines, (*at, "subgroups", k))
             if o.model.type not in SUBGROUP_MODELS:
                 raise _fail(f"subgroup interaction tests are available for {list(SUBGROUP_MODELS)} models, not "
