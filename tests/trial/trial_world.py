@@ -27,7 +27,7 @@ USERS = {
     "assessor1": ("outcome_assessor", "LA01"), "assessor2": ("outcome_assessor", "LA02"),
     "dm": ("data_manager", None), "tm": ("trial_manager", None), "coder": ("coder", None),
     "bstat": ("blinded_statistician", None), "qual": ("qualitative_researcher", None),
-    "ustat": ("unblinded_statistician", None),
+    "ustat": ("unblinded_statistician", None), "dm2": ("data_manager", "LA02"),
 }
 BLINDED_USERS = ("assessor1", "coder", "bstat", "qual", "dm")
 
