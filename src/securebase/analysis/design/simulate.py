@@ -134,7 +134,7 @@ def _participants(a: dict[str, np.ndarray], ids: list[str], p: SimulationParamet
             cols[schema.outcome_column(outcome, m)] = a[key] if key in a else np.full(n, np.nan)
     cols["days_0"] = np.zeros(n)
     cols["days_6"], cols["days_12"] = a["days_6"], a["days_12"]
-    cols["placement_end_time"] = a["placement_time"]
+    cols["placement_end_time"] = np.round(a["placement_time"], 2)
     cols["placement_end_event"] = a["placement_event"].astype(int)
     cols["maltreatment_12"] = a["maltreatment_12"]
     cols["exclusions_12"] = a["exclusions_12"]

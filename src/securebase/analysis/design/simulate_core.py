@@ -174,7 +174,7 @@ def _events(out: dict[str, np.ndarray], p: SimulationParameters, z_sdq0: np.ndar
     t2 = rng.exponential(1.0, shape) / np.maximum(h2, 1e-300)
     t = np.minimum(np.minimum(t1, t2), p.follow_up_days)
     event = np.where(t1 <= np.minimum(t2, p.follow_up_days), 1, np.where(t2 <= p.follow_up_days, 2, 0))
-    out["placement_time"] = np.round(t, 2)
+    out["placement_time"] = t
     out["placement_event"] = event.astype(float)
     out["competing_time"] = t2
     routine = rng.random(shape) >= p.routine_missing_prob

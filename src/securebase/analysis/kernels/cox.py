@@ -41,22 +41,26 @@ def _tie_bounds(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return start, end
 
 
-def _derivatives(Xs: np.ndarray, d: np.ndarray, mf: np.ndarray, beta: np.ndarray, start: np.ndarray,
-                 end: np.ndarray, need_info: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def _derivatives(Xs: np.ndarray, d: np.ndarray, mf: np.ndarray, beta: np.ndarray, start: np.ndarray | None,
+                 end: np.ndarray | None, need_info: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     eta = np.einsum("bnp,bp->bn", Xs, beta)
     eta -= (eta * mf).max(axis=1, keepdims=True)       # stabilise exp; l, U, I are invariant to a shift
     r = np.exp(eta) * mf
-    s0 = np.take_along_axis(np.cumsum(r, axis=1), end, axis=1)
+    s0 = np.cumsum(r, axis=1)
+    if end is not None:
+        s0 = np.take_along_axis(s0, end, axis=1)
     safe = np.where(s0 > 0, s0, 1.0)
     loglik = np.sum(d * (eta - np.log(safe)), axis=1)
     if not need_info:
         return loglik, None, None
-    s1 = np.take_along_axis(np.cumsum(r[..., None] * Xs, axis=1), end[..., None], axis=1)
+    s1 = np.cumsum(r[..., None] * Xs, axis=1)
+    if end is not None:
+        s1 = np.take_along_axis(s1, end[..., None], axis=1)
     xbar = s1 / safe[..., None]
     score = np.einsum("bn,bnp->bp", d, Xs - xbar)
     a = d / safe
     cum_a = np.cumsum(a[:, ::-1], axis=1)[:, ::-1]
-    A = np.take_along_axis(cum_a, start, axis=1)
+    A = cum_a if start is None else np.take_along_axis(cum_a, start, axis=1)
     info = (np.matmul(np.swapaxes(Xs * (r * A)[..., None], 1, 2), Xs)
             - np.matmul(np.swapaxes(xbar * d[..., None], 1, 2), xbar))
     return loglik, score, info
@@ -73,7 +77,10 @@ def fit_cox(X: np.ndarray, time: np.ndarray, event: np.ndarray, mask: np.ndarray
         raise DataError("event must be 0 (censored or competing event) or 1 (event of interest); "
                         "recode competing events as 0 for a cause-specific model")
     mf = mf * np.isfinite(ev)
-    order = np.argsort(-np.where(mf > 0, t, -np.inf), axis=1, kind="stable")
+    # descending time; within tied times censored rows first, so that without tied *events* every event row
+    # closes its own risk set and the tie-group gathers can be skipped (the common case for continuous times)
+    ev0 = np.nan_to_num(ev) * mf
+    order = np.lexsort((ev0, -np.where(mf > 0, t, -np.inf)), axis=1)
     t = np.take_along_axis(t, order, axis=1)
     mf = np.take_along_axis(mf, order, axis=1)
     d = np.take_along_axis(np.nan_to_num(ev), order, axis=1) * mf
@@ -81,11 +88,15 @@ def fit_cox(X: np.ndarray, time: np.ndarray, event: np.ndarray, mask: np.ndarray
     scale = column_scale(Xs, mf)
     Xs = Xs / scale[:, None, :]
     start, end = _tie_bounds(t)
+    tied_events = np.any((d[:, 1:] > 0) & (d[:, :-1] > 0) & (t[:, 1:] == t[:, :-1]))
+    if not tied_events:
+        start = end = None
     B, _, p = Xs.shape
 
     def derivs(idx: np.ndarray, beta: np.ndarray, need_info: bool):
-        return _derivatives(rows(Xs, idx), rows(d, idx), rows(mf, idx), beta, rows(start, idx), rows(end, idx),
-                            need_info)
+        st = None if start is None else rows(start, idx)
+        en = None if end is None else rows(end, idx)
+        return _derivatives(rows(Xs, idx), rows(d, idx), rows(mf, idx), beta, st, en, need_info)
 
     beta, stopped, ok, it = newton(derivs, B, p, max_iter=max_iter, tol=tol)
     _, _, info = _derivatives(Xs, d, mf, beta, start, end)
