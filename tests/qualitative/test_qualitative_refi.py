@@ -66,6 +66,7 @@ def test_export_validates_and_round_trip_is_identical(qual_trial, tmp_path) -> N
     assert b"intervention" not in qde and b"usual_care" not in qde  # never the arm
     other = _second_store(tmp_path)
     try:
+        _refusals(other, first.path, tmp_path)
         with other.unit_of_work(actor="qual1") as uow:
             imported = import_qdpx(uow, actor(other, "qual1"), first.path)
             uow.commit()
@@ -95,25 +96,18 @@ def _rewrite(src: Path, dst: Path, old: bytes, new: bytes) -> Path:
     return dst
 
 
-def test_import_refuses_invalid_projects(qual_trial, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    store, ids, cb_id = qual_trial
-    _code_some(store, ids, cb_id)
-    with store.read() as s:
-        exp = export_qdpx(s, actor(store, "qual1"), cb_id, tmp_path / "a.qdpx")
-    other = _second_store(tmp_path)
-    try:
-        qa = actor(other, "qual1")
-        bad = _rewrite(exp.path, tmp_path / "bad.qdpx", b'startPosition="', b'startPosition="x')
-        with pytest.raises(DataError, match=r"does not follow the REFI-QDA project schema \(Project-mrt2019.xsd\): line"):
-            with other.unit_of_work(actor="qual1") as uow:
-                import_qdpx(uow, qa, bad)
-        beyond = _rewrite(exp.path, tmp_path / "beyond.qdpx", b'endPosition="', b'endPosition="9')
-        with pytest.raises(FieldError, match="segment end must be at most"):
-            with other.unit_of_work(actor="qual1") as uow:
-                import_qdpx(uow, qa, beyond)
-        (tmp_path / "x.qdpx").write_bytes(b"plain text")
-        with pytest.raises(DataError, match="is not a REFI-QDA project"):
-            with other.unit_of_work(actor="qual1") as uow:
-                import_qdpx(uow, qa, tmp_path / "x.qdpx")
-    finally:
-        other.dispose()
+def _refusals(other, exported: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Bad projects are refused with a clear message and nothing is saved."""
+    qa = actor(other, "qual1")
+    bad = _rewrite(exported, tmp_path / "bad.qdpx", b'startPosition="', b'startPosition="x')
+    with pytest.raises(DataError, match=r"does not follow the REFI-QDA project schema \(Project-mrt2019.xsd\): line"):
+        with other.unit_of_work(actor="qual1") as uow:
+            import_qdpx(uow, qa, bad)
+    beyond = _rewrite(exported, tmp_path / "beyond.qdpx", b'endPosition="', b'endPosition="9')
+    with pytest.raises(FieldError, match="segment end must be at most"):
+        with other.unit_of_work(actor="qual1") as uow:
+            import_qdpx(uow, qa, beyond)
+    (tmp_path / "x.qdpx").write_bytes(b"plain text")
+    with pytest.raises(DataError, match="is not a REFI-QDA project"):
+        with other.unit_of_work(actor="qual1") as uow:
+            import_qdpx(uow, qa, tmp_path / "x.qdpx")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from qual_synth import KEY, TEXTS, actor, read
+from qual_synth import actor, read
 from sqlalchemy import select
 
 from securebase.errors import BlindingError, ConflictError, FieldError, NotFound, PermissionDenied
@@ -39,6 +39,14 @@ def test_import_links_consent_and_pseudonymises_without_leaking_names(qual_trial
     assert detail["by_tag"] == {"CARER": 1, "CHILD": 1, "PLACE": 1} and detail["identifier_record_used"] is True
     for name in ("Ellie", "Marsh", "Janet", "Tomasz", "Ashby", "Hollin", "Idris"):
         assert name not in everything
+    qa = actor(store, "qual1")
+    with pytest.raises(ConflictError, match="CARE-0004 has no consent for the qualitative interview"):
+        with store.unit_of_work(actor="qual1") as uow:
+            import_transcript(uow, qa, read("CARE-0003"), speaker_role="carer", participant_id="CARE-0004")
+    with pytest.raises(NotFound, match="visit 'm18' of participant CARE-0001 not found; scheduled visits: baseline, m6"):
+        with store.unit_of_work(actor="qual1") as uow:
+            import_transcript(uow, qa, read("CARE-0001"), speaker_role="carer", participant_id="CARE-0001",
+                              visit_id="m18")
 
 
 def test_user_list_and_no_key(care_trial) -> None:  # type: ignore[no-untyped-def]
@@ -54,18 +62,6 @@ def test_user_list_and_no_key(care_trial) -> None:  # type: ignore[no-untyped-de
     assert res.transcript.text.startswith("Interviewer") and "[CHILD] still struggles at [ROUTINE]" in res.transcript.text
     assert res.pseudonymisation.counts == {"CHILD": 1, "ROUTINE": 1}
     assert any("SECUREBASE_ENCRYPTION_KEY is not set" in w for w in res.warnings)
-
-
-def test_import_refused_without_qualitative_consent(qual_trial) -> None:  # type: ignore[no-untyped-def]
-    store, _, _ = qual_trial
-    qa = actor(store, "qual1")
-    with pytest.raises(ConflictError, match="CARE-0004 has no consent for the qualitative interview"):
-        with store.unit_of_work(actor="qual1") as uow:
-            import_transcript(uow, qa, read("CARE-0003"), speaker_role="carer", participant_id="CARE-0004")
-    with pytest.raises(NotFound, match="visit 'm18' of participant CARE-0001 not found; scheduled visits: baseline, m6"):
-        with store.unit_of_work(actor="qual1") as uow:
-            import_transcript(uow, qa, read("CARE-0001"), speaker_role="carer", participant_id="CARE-0001",
-                              visit_id="m18")
 
 
 def test_coding_refuses_range_beyond_text_and_code_of_other_version(qual_trial) -> None:  # type: ignore[no-untyped-def]
@@ -93,6 +89,17 @@ def test_coding_refuses_range_beyond_text_and_code_of_other_version(qual_trial) 
     msg = str(err.value)
     assert "code must be a code of codebook 'Carer experience' version 2" in msg
     assert f"got 'Support (id {old_support.id})'" in msg and "belongs to codebook 'Carer experience' version 1" in msg
+    with store.unit_of_work(actor="qual1") as uow:
+        q1, q2 = actor(store, "qual1"), actor(store, "qual2")
+        t1 = uow.session.get(Transcript, ids["CARE-0001"]).text
+        apply_code(uow, q1, cb_id, ids["CARE-0001"], "Video feedback", *_find(t1, "The video feedback"))
+        apply_code(uow, q2, cb_id, ids["CARE-0001"], "Video feedback", *_find(t1, "video feedback. Seeing"))
+        uow.commit()
+    with store.read() as s:
+        res = coder_agreement(s, actor(store, "qual1"), cb_id)
+    row = res.row("Support/Video feedback")
+    assert row.n_units == len(t1) and row.table[1][1] == len("video feedback")
+    assert 0 < row.kappa < 1 and "character level" in res.summary()
 
 
 def test_roles_sites_and_blinding(qual_trial) -> None:  # type: ignore[no-untyped-def]
@@ -152,20 +159,3 @@ def test_matrix_cells_link_segments_and_memo_summary(qual_trial, tmp_path) -> No
     wb = load_workbook(tmp_path / "m.xlsx")
     assert wb["Framework matrix"]["D2"].value == rows[1][3]
     assert wb["Coded segments"].max_row == 3
-
-
-def test_agreement_from_store(qual_trial) -> None:  # type: ignore[no-untyped-def]
-    store, ids, cb_id = qual_trial
-    text = TEXTS  # noqa: F841  (synthetic source texts)
-    with store.unit_of_work(actor="qual1") as uow:
-        q1, q2 = actor(store, "qual1"), actor(store, "qual2")
-        t1 = uow.session.get(Transcript, ids["CARE-0001"]).text
-        apply_code(uow, q1, cb_id, ids["CARE-0001"], "Video feedback", *_find(t1, "The video feedback"))
-        apply_code(uow, q2, cb_id, ids["CARE-0001"], "Video feedback", *_find(t1, "video feedback. Seeing"))
-        uow.commit()
-    with store.read() as s:
-        res = coder_agreement(s, actor(store, "qual1"), cb_id)
-    row = res.row("Support/Video feedback")
-    assert row.n_units == len(t1) and row.table[1][1] == len("video feedback")
-    assert 0 < row.kappa < 1 and "character level" in res.summary()
-    _ = KEY
