@@ -36,7 +36,7 @@ def create_codebook(uow: UnitOfWork, actor: Actor, name: str, *, version: int | 
         version = (latest or 0) + 1
     elif version < 1:
         raise FieldError("codebook version", version, "a whole number of 1 or more")
-    elif find_codebook(uow.session, actor.trial_id, name, version, missing_ok=True) is not None:
+    elif _lookup(uow.session, actor.trial_id, name, version) is not None:
         raise ConflictError(f"codebook '{name}' version {version} already exists in trial '{actor.trial_id}'; "
                             "create the next version with `securebase qual codebook new-version`")
     cb = Codebook(trial_id=actor.trial_id, name=name, version=version, frozen=False)
@@ -45,13 +45,17 @@ def create_codebook(uow: UnitOfWork, actor: Actor, name: str, *, version: int | 
     return cb
 
 
-def find_codebook(session: Any, trial_id: str, name: str, version: int | None = None, *,
-                  missing_ok: bool = False) -> Codebook | None:
-    """The named codebook version (the latest when ``version`` is None)."""
+def _lookup(session: Any, trial_id: str, name: str, version: int | None) -> Codebook | None:
     stmt = select(Codebook).where(Codebook.trial_id == trial_id, Codebook.name == name)
     stmt = stmt.where(Codebook.version == version) if version is not None else stmt.order_by(Codebook.version.desc())
-    cb = session.execute(stmt).scalars().first()
-    if cb is None and not missing_ok:
+    found: Codebook | None = session.execute(stmt).scalars().first()
+    return found
+
+
+def find_codebook(session: Any, trial_id: str, name: str, version: int | None = None) -> Codebook:
+    """The named codebook version (the latest when ``version`` is None); NotFound lists the codebooks."""
+    cb = _lookup(session, trial_id, name, version)
+    if cb is None:
         have = session.execute(select(Codebook.name, Codebook.version).where(Codebook.trial_id == trial_id)
                                .order_by(Codebook.name, Codebook.version)).all()
         listed = ", ".join(f"{n} v{v}" for n, v in have) or "none"

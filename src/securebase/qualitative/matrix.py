@@ -162,9 +162,9 @@ def framework_matrix(uow_or_session: Any, actor: Actor, codebook_id: int, *, sit
         raise FieldError("site", site, "a site you can reach: " + ", ".join(sorted(actor.sites or [])))
     tree = code_tree(session, actor, codebook_id)
     theme_of: dict[int, str] = {}
-    for theme in tree:
-        for n in flatten([theme]):
-            theme_of[n.id] = theme.name
+    for top in tree:
+        for n in flatten([top]):
+            theme_of[n.id] = top.name
     themes = tuple(t.name for t in tree)
     stmt = select(Participant).where(Participant.trial_id == actor.trial_id, Participant.id.in_(
         select(Transcript.participant_pk).where(Transcript.trial_id == actor.trial_id)))
@@ -182,7 +182,8 @@ def framework_matrix(uow_or_session: Any, actor: Actor, codebook_id: int, *, sit
     transcripts_of: dict[int, list[int]] = {}
     for tid, ppk in session.execute(select(Transcript.id, Transcript.participant_pk)
                                     .where(Transcript.trial_id == actor.trial_id)).all():
-        transcripts_of.setdefault(ppk, []).append(tid)
+        if ppk is not None:
+            transcripts_of.setdefault(ppk, []).append(tid)
     segs = segments(session, actor, codebook_id=cb.id, coders=coders)
     by_transcript: dict[int, list[Any]] = {}
     for s in segs:

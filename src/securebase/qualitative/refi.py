@@ -127,7 +127,7 @@ def build_qde(uow_or_session: Any, actor: Actor, codebook_id: int) -> tuple[byte
     session = as_session(uow_or_session)
     cb = get_codebook(session, actor, codebook_id)
     infos = list_transcripts(session, actor)
-    transcripts = {i.id: session.get(Transcript, i.id) for i in infos}
+    transcripts: dict[int, Transcript] = {i.id: session.get_one(Transcript, i.id) for i in infos}
     code_ids = set(session.execute(select(Code.id).where(Code.codebook_id == cb.id)).scalars().all())
     segs = [s for s in session.execute(select(CodedSegment).where(CodedSegment.transcript_id.in_(list(transcripts))))
             .scalars().all() if s.code_id in code_ids]

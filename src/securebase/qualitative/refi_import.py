@@ -200,10 +200,10 @@ def import_qdpx(uow: UnitOfWork, actor: Actor, path: str | Path, *, codebook_nam
                 n_segments += 1
         session.flush()
     note_targets: dict[str, tuple[Transcript | None, Code | None]] = {}
-    for g, t in transcript_by_guid.items():
+    for g, source in transcript_by_guid.items():
         ts = next(e for e in root.findall(f"{Q}Sources/{Q}TextSource") if _guid(e.get("guid")) == g)
         for nr in ts.findall(f"{Q}NoteRef"):
-            note_targets[_guid(nr.get("targetGUID"))] = (t, None)
+            note_targets[_guid(nr.get("targetGUID"))] = (source, None)
     for ce in root.iter(f"{Q}Code"):
         for nr in ce.findall(f"{Q}NoteRef"):
             key = _guid(nr.get("targetGUID"))
@@ -211,10 +211,10 @@ def import_qdpx(uow: UnitOfWork, actor: Actor, path: str | Path, *, codebook_nam
     n_memos = 0
     for note in root.findall(f"{Q}Notes/{Q}Note"):
         g = _guid(note.get("guid"))
-        t, c = note_targets.get(g, (None, None))
+        target, c = note_targets.get(g, (None, None))
         content = note.find(f"{Q}PlainTextContent")
         body = normalise(content.text or "") if content is not None else _source_text(z, note, p.name)
-        m = Memo(trial_id=actor.trial_id, transcript_id=t.id if t else None, code_id=c.id if c else None, guid=g,
+        m = Memo(trial_id=actor.trial_id, transcript_id=target.id if target else None, code_id=c.id if c else None, guid=g,
                  author=user(note.get("creatingUser")), text=body)
         created = parse_iso(note.get("creationDateTime"))
         if created:

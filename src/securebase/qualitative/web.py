@@ -132,14 +132,15 @@ def router(*, get_store: Callable[..., Store], current_user: Callable[..., str],
             a = actor(store, user, trial_id)
             with store.unit_of_work(actor=user) as uow:
                 t = get_transcript(uow, a, transcript_id)
-                s, e = start, end
+                first: Any = start
+                last: Any = end
                 if unit == "utf16":
                     try:
-                        s, e = (utf16_to_index(t.text, int(v)) for v in (start, end))
+                        first, last = (utf16_to_index(t.text, int(v)) for v in (start, end))
                     except ValueError:
                         raise FieldError("segment start/end", f"{start}-{end}", "whole numbers") from None
                 seg = apply_code(uow, a, codebook_id, transcript_id, int(code_id) if code_id.isdigit() else code_id,
-                                 s, e)
+                                 first, last)
                 uow.commit()
             url = request.url_for("qual_transcript", trial_id=trial_id, transcript_id=transcript_id)
             return RedirectResponse(f"{url}?codebook={codebook_id}#seg-{seg.id}", status_code=303)
