@@ -40,7 +40,7 @@ def export_odm(trial: str = typer.Argument(..., help="Trial id, e.g. ng26-care."
     from securebase.interop.odm_export import write_odm
 
     st = store(db)
-    result = write_odm(st, _actor(st, as_user, trial), out, include_audit=audit, validate=validate)
+    result = write_odm(st, _actor(st, as_user, trial), out, include_audit=audit, check=validate)
     console.print(result.summary())
 
 
@@ -92,7 +92,7 @@ def import_odm(file: Path = typer.Argument(..., help="ODM 1.3.2 XML file (as wri
     from securebase.interop.odm_import import import_odm as run
 
     st = store(db)
-    result = run(st, _actor(st, as_user, trial), file, validate=validate)
+    result = run(st, _actor(st, as_user, trial), file, check=validate)
     console.print(result.summary())
 
 
@@ -105,7 +105,7 @@ def import_redcap(trial: str = typer.Option(..., "--trial", help="Trial to impor
                                                    help="Flat projects (no redcap_event_name): the visit id every row belongs to."),
                   db: str | None = DB_OPTION) -> None:
     """Import a REDCap project's records (with its data dictionary) into a trial."""
-    from securebase.interop.redcap_records import import_redcap as run
+    from securebase.interop.redcap_import import import_redcap as run
 
     st = store(db)
     result = run(st, _actor(st, as_user, trial), dictionary, records, flat_visit=visit)

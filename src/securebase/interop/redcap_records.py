@@ -1,0 +1,229 @@
+"""A trial as a REDCap project (data dictionary + records CSV), and a REDCap project into a trial.
+
+Export (``write_redcap``) writes, for a longitudinal REDCap project with one REDCap arm:
+
+- ``<trial>_DataDictionary.csv``: forms ``participant`` (first field ``record_id``), ``allocation``
+  (unblinded users only), ``visit``, one form per instrument (item fields from
+  :mod:`securebase.interop.redcap_dictionary`, unchanged) and the repeating forms ``event`` and
+  ``withdrawal``. Fields that are not instrument items (participant and visit columns, the instrument
+  version, respondent and who entered it, scores) carry ``@SECUREBASE-FIELD=<table>.<column>`` in
+  the Field Annotation, so an import maps them back and the instrument definitions still read back
+  through :func:`~securebase.interop.redcap_dictionary.import_dictionary`.
+- ``<trial>_Records.csv``: REDCap's raw "flat" export layout: ``record_id, redcap_event_name,
+  redcap_repeat_instrument, redcap_repeat_instance`` then the fields; events ``enrolment_arm_1``,
+  ``<visit id>_arm_1`` and ``events_arm_1`` (repeating forms ``event`` and ``withdrawal``). A missing
+  answer is written as the instrument's missing-value code (e.g. -99 not answered, -98 not applicable,
+  -97 refused), which REDCap holds as project missing-data codes (``<trial>_MissingDataCodes.txt``).
+  A double data entry (entry 2) is the record ``<record_id>--2``, REDCap's double-data-entry naming.
+- ``<trial>_Events.csv``, ``<trial>_InstrumentDesignations.csv``, ``<trial>_RepeatingInstruments.csv``.
+
+Import (``import_redcap``) reads a dictionary and a raw records CSV, flat (give ``flat_visit``) or
+longitudinal (``redcap_event_name`` = ``<visit id>_arm_<n>``), in one audited unit of work.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from securebase.errors import DataError, NotFound
+from securebase.instruments import Instrument
+from securebase.interop.extract import TrialData, instrument, read_trial
+from securebase.interop.odm_common import data_type, table_columns, to_text
+from securebase.interop.redcap_dictionary import COLUMNS, export_dictionary, variable_name
+from securebase.store import Store
+from securebase.store.tables import Allocation, Event, Participant, Visit, Withdrawal
+from securebase.trial.roles import Actor
+
+FIELD_TAG = "@SECUREBASE-FIELD="
+TABLE_FORMS = {"participants": "participant", "allocations": "allocation", "visits": "visit", "events": "event",
+               "withdrawals": "withdrawal"}
+MODELS: dict[str, Any] = {"participants": Participant, "allocations": Allocation, "visits": Visit, "events": Event,
+                          "withdrawals": Withdrawal}
+META = ("version", "respondent", "entered_by")
+SCORE_PARTS = {"": "value", "_band": "category", "_why": "missing_reason"}
+REPEAT = {"events": "event", "withdrawals": "withdrawal"}
+
+
+def _field(var: str, form: str, label: str, tag: str, *, validation: str = "", ftype: str = "text") -> dict[str, str]:
+    row = dict.fromkeys(COLUMNS, "")
+    row.update({"Variable / Field Name": var, "Form Name": form, "Field Type": ftype, "Field Label": label,
+                "Text Validation Type OR Show Slider Number": validation, "Field Annotation": FIELD_TAG + tag})
+    return row
+
+
+def _validation(col: Any) -> str:
+    return {"date": "date_ymd", "integer": "integer", "float": "number"}.get(data_type(col), "")
+
+
+def _table_fields(tname: str) -> list[dict[str, str]]:
+    form = TABLE_FORMS[tname]
+    rows = []
+    if tname == "participants":
+        rows.append(_field("record_id", form, "Participant trial ID", "participants.participant_id"))
+    for col in table_columns(MODELS[tname].__table__):
+        rows.append(_field(variable_name(form, col.name), form, f"{tname}: {col.name}", f"{tname}.{col.name}",
+                           validation=_validation(col)))
+    return rows
+
+
+def dictionary_rows(data: TrialData) -> list[dict[str, str]]:
+    """Every data-dictionary row of the trial's REDCap project, in form order."""
+    rows = _table_fields("participants")
+    if data.allocation_visible:
+        rows += _table_fields("allocations")
+    rows += _table_fields("visits")
+    scales: dict[str, list[str]] = defaultdict(list)
+    for s in data.scores:
+        if s["scale"] not in scales[s["instrument"]]:
+            scales[s["instrument"]].append(s["scale"])
+    for name, _version in data.instruments_used():
+        inst = instrument(name)
+        if inst is None:
+            raise DataError(f"instrument {name!r} has data but no definition; load its YAML before a REDCap export")
+        text = export_dictionary([inst])
+        rows += list(csv.DictReader(io.StringIO(text)))
+        for meta in META:
+            rows.append(_field(variable_name(name, f"sb_{meta}"), name, f"{inst.title}: {meta}", f"responses.{meta}"))
+        for sc in [s.name for s in inst.scales] + [s for s in scales[name] if s not in {x.name for x in inst.scales}]:
+            for suffix, part in SCORE_PARTS.items():
+                rows.append(_field(variable_name(name, f"sc_{sc}{suffix}"), name, f"{inst.title}: score {sc} {part}",
+                                   f"scores.{sc}.{part}", validation="number" if part == "value" else ""))
+    rows += _table_fields("events") + _table_fields("withdrawals")
+    return rows
+
+
+def _write_csv(path: Path, header: list[str], rows: list[dict[str, str]]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=header, lineterminator="\n", extrasaction="raise")
+        w.writeheader()
+        w.writerows(rows)
+
+
+def _missing_text(inst: Instrument | None, reason: str | None, where: str) -> str:
+    if inst is None or reason not in ("not_answered", "not_applicable", "refused"):
+        raise DataError(f"{where}: missing-value code {reason!r} has no REDCap code (expected not_answered, "
+                        "not_applicable or refused)")
+    return str(getattr(inst.missing_codes, reason))
+
+
+def records_rows(data: TrialData, fields: list[str]) -> list[dict[str, str]]:
+    """The raw records export (one row per record, event and repeat instance)."""
+    out: list[dict[str, str]] = []
+    by_p: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    for kind in ("visits", "responses", "scores", "events", "withdrawals"):
+        for r in getattr(data, kind):
+            by_p[r["participant_id"]][kind].append(r)
+    alloc = {a["participant_id"]: a for a in data.allocations or []}
+
+    def blank(record: str, event: str, repeat: str = "", instance: str = "") -> dict[str, str]:
+        row = dict.fromkeys(fields, "")
+        row.update(record_id=record, redcap_event_name=event, redcap_repeat_instrument=repeat,
+                   redcap_repeat_instance=instance)
+        return row
+
+    def put(row: dict[str, str], tname: str, rec: dict[str, Any]) -> None:
+        for col in table_columns(MODELS[tname].__table__):
+            if rec.get(col.name) is not None:
+                row[variable_name(TABLE_FORMS[tname], col.name)] = to_text(col, rec[col.name])
+
+    for p in data.participants:
+        pid = p["participant_id"]
+        row = blank(pid, "enrolment_arm_1")
+        put(row, "participants", p)
+        if pid in alloc:
+            put(row, "allocations", alloc[pid])
+        out.append(row)
+        mine = by_p[pid]
+        for v in sorted(mine["visits"], key=lambda v: (v["month"], v["visit_id"])):
+            rows = {1: blank(pid, f"{v['visit_id']}_arm_1")}
+            put(rows[1], "visits", v)
+            for r in (x for x in mine["responses"] if x["visit_id"] == v["visit_id"]):
+                entry = int(r["entry"])
+                if entry not in rows:
+                    rows[entry] = blank(f"{pid}--{entry}", f"{v['visit_id']}_arm_1")
+                inst, name = instrument(r["instrument"]), r["instrument"]
+                where = f"{pid} {v['visit_id']} {name} item {r['item']}"
+                rows[entry][variable_name(name, r["item"])] = (
+                    _missing_text(inst, r["missing_code"], where) if r["missing_code"] else (r["value"] or ""))
+                for meta, key in zip(META, ("instrument_version", "respondent", "entered_by"), strict=True):
+                    rows[entry][variable_name(name, f"sb_{meta}")] = r[key]
+            for s in (x for x in mine["scores"] if x["visit_id"] == v["visit_id"]):
+                for suffix, part in SCORE_PARTS.items():
+                    val = s[part]
+                    rows[1][variable_name(s["instrument"], f"sc_{s['scale']}{suffix}")] = (
+                        "" if val is None else (repr(float(val)) if part == "value" else str(val)))
+                rows[1][variable_name(s["instrument"], "sb_respondent")] = s["respondent"]
+            out += [rows[k] for k in sorted(rows)]
+        for tname, form in REPEAT.items():
+            for k, rec in enumerate(mine[tname], start=1):
+                row = blank(pid, "events_arm_1", form, str(k))
+                put(row, tname, rec)
+                out.append(row)
+    return out
+
+
+@dataclass(frozen=True)
+class RedcapExportResult:
+    files: tuple[Path, ...]
+    records: int
+    rows: int
+    fields: int
+
+    def summary(self) -> str:
+        return (f"REDCap project written to {self.files[0].parent}: {self.fields} fields, {self.records} records, "
+                f"{self.rows} record-event rows ({', '.join(f.name for f in self.files)})")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"files": [str(f) for f in self.files], "records": self.records, "rows": self.rows, "fields": self.fields}
+
+
+def write_redcap(store: Store, actor: Actor, out_dir: str | Path) -> RedcapExportResult:
+    """Write the trial's REDCap dictionary, records and event files into ``out_dir`` (audited)."""
+    with store.read() as session:
+        data = read_trial(session, actor)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = data.trial["id"]
+    dic = dictionary_rows(data)
+    fields = ["record_id", "redcap_event_name", "redcap_repeat_instrument", "redcap_repeat_instance"] + [
+        r["Variable / Field Name"] for r in dic if r["Variable / Field Name"] != "record_id"]
+    recs = records_rows(data, fields)
+    files = [out / f"{stem}_DataDictionary.csv", out / f"{stem}_Records.csv", out / f"{stem}_Events.csv",
+             out / f"{stem}_InstrumentDesignations.csv", out / f"{stem}_RepeatingInstruments.csv",
+             out / f"{stem}_MissingDataCodes.txt"]
+    _write_csv(files[0], list(COLUMNS), dic)
+    _write_csv(files[1], fields, recs)
+    events = [("Enrolment", 0, "enrolment_arm_1")] + [
+        (v.label, round(v.month * 365.25 / 12), f"{v.id}_arm_1") for v in data.protocol.visits] + [
+        ("Trial events", 0, "events_arm_1")]
+    _write_csv(files[2], ["event_name", "arm_num", "day_offset", "unique_event_name"],
+               [{"event_name": n, "arm_num": "1", "day_offset": str(d), "unique_event_name": u} for n, d, u in events])
+    forms_at: dict[str, list[str]] = {"enrolment_arm_1": ["participant"] + (["allocation"] if data.allocation_visible else []),
+                                      "events_arm_1": ["event", "withdrawal"]}
+    for v in data.protocol.visits:
+        forms_at[f"{v.id}_arm_1"] = ["visit"] + [name for name, _ in data.instruments_used()]
+    _write_csv(files[3], ["arm_num", "unique_event_name", "form"],
+               [{"arm_num": "1", "unique_event_name": e, "form": f} for e, fs in forms_at.items() for f in fs])
+    _write_csv(files[4], ["event_name", "form_name", "custom_form_label"],
+               [{"event_name": "events_arm_1", "form_name": f, "custom_form_label": ""} for f in ("event", "withdrawal")])
+    files[5].write_text("-99, Not answered\n-98, Not applicable\n-97, Refused\n", encoding="utf-8")
+    with store.unit_of_work(actor=actor.username) as uow:
+        uow.log_event("export", table_name="redcap", record_id=files[1].name, trial_id=actor.trial_id,
+                      detail={"format": "REDCap", "records": len(data.participants),
+                              "allocation": data.allocation_visible})
+        uow.commit()
+    return RedcapExportResult(tuple(files), len(data.participants), len(recs), len(fields))
+
+
+def read_csv(path: Path, what: str) -> list[dict[str, str]]:
+    if not path.exists():
+        raise NotFound(f"REDCap {what} {str(path)!r} does not exist; give the path of the CSV file")
+    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+
+
+__all__ = ["FIELD_TAG", "RedcapExportResult", "dictionary_rows", "read_csv", "records_rows", "write_redcap"]
