@@ -14,9 +14,9 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, inspect, select, text, update
+from sqlalchemy import Table, inspect, select, text
 from sqlalchemy.orm import Session
 
 from securebase.errors import AuditChainBroken, ReasonRequired
@@ -39,7 +39,7 @@ def _jsonable(value: Any) -> Any:
 
 def row_dict(obj: Base) -> dict[str, Any]:
     out = {}
-    for col in obj.__table__.columns:
+    for col in obj.__mapper__.columns:
         value = getattr(obj, col.key, None)
         out[col.key] = "<redacted>" if col.key in REDACTED_COLUMNS and value is not None else _jsonable(value)
     return out
@@ -103,6 +103,10 @@ def _changed_fields(obj: Base) -> tuple[dict[str, Any], dict[str, Any]]:
     return old, new
 
 
+def _tname(obj: Base) -> str:
+    return str(obj.__tablename__)
+
+
 def _is_audited(obj: object) -> bool:
     return isinstance(obj, Base) and getattr(type(obj), "__audited__", True)
 
@@ -121,7 +125,7 @@ def check_reasons(session: Session) -> None:
             continue
         deleting = obj in session.deleted
         if deleting or _changed_fields(obj)[0]:
-            table = obj.__table__.name
+            table = _tname(obj)
             what = "deleting" if deleting else "changing"
             raise ReasonRequired(
                 f"{what} saved data in '{table}' (record {_pk(obj)}) needs a reason for change; "
@@ -149,45 +153,66 @@ def _next_position(session: Session) -> tuple[int, str]:
     return tail
 
 
+def _chain(session: Session, entries: list[dict[str, Any]]) -> int:
+    """Append ``entries`` to the chain in one statement (inside the caller's transaction)."""
+    if not entries:
+        return 0
+    ctx: AuditContext | None = session.info.get("sb_audit")
+    seq, prev = _next_position(session)
+    now = datetime.now(UTC)
+    rows = []
+    for e in entries:
+        seq += 1
+        fields = {
+            "seq": seq, "trial_id": e["trial_id"], "at": now, "actor": e.get("actor") or (ctx.actor if ctx else "system"),
+            "action": e["action"], "table_name": e["table_name"], "record_id": e["record_id"],
+            "participant_id": e["participant_id"], "old": canonical(e["old"]), "new": canonical(e["new"]),
+            "reason": e["reason"] if e.get("reason") is not None else (ctx.reason if ctx else None),
+        }
+        digest = record_hash(fields, prev)
+        rows.append({**fields, "prev_hash": prev, "hash": digest})
+        prev = digest
+    conn = session.connection()
+    conn.execute(cast(Table, AuditRecord.__table__).insert(), rows)
+    head = cast(Table, AuditHead.__table__)
+    if rows[0]["seq"] == 1 and conn.execute(select(head.c.id)).first() is None:
+        conn.execute(head.insert(), {"id": 1, "seq": seq, "hash": prev})
+    else:
+        conn.execute(head.update().where(head.c.id == 1), {"seq": seq, "hash": prev})
+    session.info["sb_audit_tail"] = (seq, prev)
+    return seq
+
+
 def write_audit(session: Session, *, action: str, table_name: str, record_id: str, trial_id: str | None,
                 participant_id: str | None, old: dict[str, Any] | None, new: dict[str, Any] | None,
                 reason: str | None = None, actor: str | None = None) -> int:
     """Append one record to the chain (inside the caller's transaction). Returns its sequence number."""
-    ctx: AuditContext | None = session.info.get("sb_audit")
-    seq, prev = _next_position(session)
-    fields = {
-        "seq": seq + 1, "trial_id": trial_id, "at": datetime.now(UTC), "actor": actor or (ctx.actor if ctx else "system"),
-        "action": action, "table_name": table_name, "record_id": record_id, "participant_id": participant_id,
-        "old": canonical(old), "new": canonical(new), "reason": reason if reason is not None else (ctx.reason if ctx else None),
-    }
-    digest = record_hash(fields, prev)
-    conn = session.connection()
-    conn.execute(insert(AuditRecord).values(**fields, prev_hash=prev, hash=digest))
-    if seq == 0 and conn.execute(select(AuditHead.id)).first() is None:
-        conn.execute(insert(AuditHead).values(id=1, seq=seq + 1, hash=digest))
-    else:
-        conn.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq + 1, hash=digest))
-    session.info["sb_audit_tail"] = (seq + 1, digest)
-    return seq + 1
+    return _chain(session, [{"action": action, "table_name": table_name, "record_id": record_id, "trial_id": trial_id,
+                             "participant_id": participant_id, "old": old, "new": new, "reason": reason,
+                             "actor": actor}])
 
 
 def audit_flush(session: Session, flush_context: object) -> None:
-    """After a flush (primary keys known, history intact): one audit record per changed row."""
+    """After a flush (primary keys known, history intact): one audit record per changed row, one INSERT."""
+    entries: list[dict[str, Any]] = []
+
+    def add(obj: Base, action: str, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
+        entries.append({"action": action, "table_name": _tname(obj), "record_id": _pk(obj),
+                        "trial_id": _trial(obj), "participant_id": _participant_label(session, obj),
+                        "old": old, "new": new, "reason": None})
+
     for obj in list(session.new):
         if _is_audited(obj):
-            write_audit(session, action="insert", table_name=obj.__table__.name, record_id=_pk(obj),
-                        trial_id=_trial(obj), participant_id=_participant_label(session, obj), old=None,
-                        new=row_dict(obj), reason=None)
+            add(obj, "insert", None, row_dict(obj))
     for obj in list(session.dirty):
         if _is_audited(obj) and obj not in session.deleted:
             old, new = _changed_fields(obj)
             if old or new:
-                write_audit(session, action="update", table_name=obj.__table__.name, record_id=_pk(obj),
-                            trial_id=_trial(obj), participant_id=_participant_label(session, obj), old=old, new=new)
+                add(obj, "update", old, new)
     for obj in list(session.deleted):
         if _is_audited(obj):
-            write_audit(session, action="delete", table_name=obj.__table__.name, record_id=_pk(obj),
-                        trial_id=_trial(obj), participant_id=_participant_label(session, obj), old=row_dict(obj), new=None)
+            add(obj, "delete", row_dict(obj), None)
+    _chain(session, entries)
 
 
 def _pk(obj: Base) -> str:

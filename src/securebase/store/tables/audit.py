@@ -18,7 +18,7 @@ class AuditRecord(Base):
     trial_id: Mapped[str | None] = mapped_column(String(64), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     actor: Mapped[str] = mapped_column(String(120))
-    action: Mapped[str] = mapped_column(String(16))  # insert / update / delete / event
+    action: Mapped[str] = mapped_column(String(40))  # insert / update / delete / a named event
     table_name: Mapped[str] = mapped_column(String(64))
     record_id: Mapped[str] = mapped_column(String(64))
     participant_id: Mapped[str | None] = mapped_column(String(32), index=True)

@@ -2,12 +2,12 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 15:06:46.154152
+Create Date: 2026-11-26 15:35:12.720618
 """
-import sqlalchemy as sa
 from alembic import op
-
+import sqlalchemy as sa
 import securebase.store.tables.base
+
 
 revision = '0001'
 down_revision = None
@@ -28,7 +28,7 @@ def upgrade() -> None:
     sa.Column('trial_id', sa.String(length=64), nullable=True),
     sa.Column('at', securebase.store.tables.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('actor', sa.String(length=120), nullable=False),
-    sa.Column('action', sa.String(length=16), nullable=False),
+    sa.Column('action', sa.String(length=40), nullable=False),
     sa.Column('table_name', sa.String(length=64), nullable=False),
     sa.Column('record_id', sa.String(length=64), nullable=False),
     sa.Column('participant_id', sa.String(length=32), nullable=True),

@@ -1,0 +1,361 @@
+"""Simulate a whole NG26 care trial through the real services (for ``securebase demo``).
+
+Children come from the trial simulator as *potential outcomes*: the same simulated children are
+generated twice with the same seed, once all allocated to the intervention and once all to usual
+care, so each child's covariates and noise are identical and only the effect of treatment differs.
+Each child is then screened, consented, enrolled and randomised by the real services (minimisation
+decides the arm), and the outcomes of the allocated arm are entered item by item through data entry,
+with events, intervention sessions and resource use, exactly as site staff would. Synthetic only.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from securebase.analysis.design.simulate import make_parameters, simulate
+from securebase.instruments import load_instrument
+from securebase.instruments.value_sets import ValueSet, get_value_set, register_value_set
+from securebase.protocol import Protocol
+from securebase.store import Store
+from securebase.trial.roles import Actor, Role
+
+#: A MADE-UP additive CHU9D tariff so the synthetic demo can show child utilities. It is NOT the licensed
+#: University of Sheffield tariff (which a trial team loads under its own licence); numbers are invented.
+DEMO_CHU9D = ValueSet(
+    name="chu9d_uk", instrument="chu9d", kind="additive", made_up=True,
+    source="MADE UP for the securebase demonstration; not the licensed CHU9D tariff",
+    dimensions=("worried", "sad", "pain", "tired", "annoyed", "schoolwork", "sleep", "daily_routine", "activities"),
+    levels=5, intercept=1.0,
+    decrements={d: {2: 0.012 * (i % 3 + 1), 3: 0.03 * (i % 3 + 1), 4: 0.05 * (i % 3 + 1), 5: 0.075 * (i % 3 + 1)}
+                for i, d in enumerate(("worried", "sad", "pain", "tired", "annoyed", "schoolwork", "sleep",
+                                       "daily_routine", "activities"))})
+
+NOT_ELIGIBLE_ANSWERS = (({"age_years": 4}, 0.4), ({"care_status": "birth_family"}, 0.35), ({"carer_available": False}, 0.25))
+NOT_APPROACHED = ("placement breaking down", "carer unwell", "social worker advised against")
+DECLINED = ("no time for group sessions", "child did not want to take part", "carer already receiving support")
+CARER_ROLE = {"adopted": "adoptive_parent", "foster": "foster_carer", "kinship": "kinship_carer",
+              "special_guardianship": "special_guardian", "residential": "residential_key_worker"}
+MISSED = ("could_not_contact", "declined_visit", "moved_away", "placement_ended")
+
+
+@dataclass
+class DemoUsers:
+    admin: Actor
+    recruiters: dict[str, Actor]
+    assessor: Actor
+    coder: Actor
+    data_manager: Actor
+    dmc: Actor
+    statistician: Actor
+
+
+def levels_for_utility(vs: ValueSet, target: float, rng: np.random.Generator) -> list[int]:
+    """Levels whose tariff utility is closest to ``target`` (greedy: worsen dimensions in random order)."""
+    levels = [1] * len(vs.dimensions)
+    best = list(levels)
+    for _ in range(len(vs.dimensions) * (vs.levels - 1)):
+        cur = vs.utility(levels)
+        if cur <= target:
+            break
+        order = rng.permutation(len(vs.dimensions))
+        moved = False
+        for j in order:
+            if levels[j] < vs.levels:
+                levels[j] += 1
+                moved = True
+                break
+        if not moved:
+            break
+        if abs(vs.utility(levels) - target) < abs(vs.utility(best) - target):
+            best = list(levels)
+    return best
+
+
+def split_total(total: int, n_items: int, top: int, rng: np.random.Generator) -> list[int]:
+    """n_items integers in [0, top] summing to total (clipped to the possible range)."""
+    total = int(min(max(total, 0), n_items * top))
+    items = [0] * n_items
+    for _ in range(total):
+        choices = [i for i in range(n_items) if items[i] < top]
+        items[int(rng.choice(choices))] += 1
+    return items
+
+
+def potential_outcomes(n: int, seed: int, start: date) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict]:
+    """The same n children simulated twice (all intervention / all usual care) with one seed."""
+    frames = {}
+    for arm, ratio in (("intervention", 1e9), ("usual_care", 1e-9)):
+        params = make_parameters(protocol="ng26-care", n_participants=n, allocation_ratio=ratio, n_sites=4,
+                                 start_date=start)
+        frames[arm] = simulate(params, np.random.default_rng(seed), item_level=True, seed=seed)
+    base = frames["usual_care"].participants
+    return base, frames["intervention"].participants, frames["usual_care"].participants, frames
+
+
+def make_users(store: Store, trial_id: str, protocol: Protocol) -> DemoUsers:
+    import secrets
+
+    from securebase.trial.setup import create_user, grant_role
+
+    def actor(name: str, role: Role, site: str | None = None) -> Actor:
+        return Actor(name, trial_id, frozenset({role}), frozenset({site}) if site else None)
+
+    with store.unit_of_work(actor="securebase-demo") as uow:
+        spec = [("tm", Role.trial_manager, None), ("assessor", Role.outcome_assessor, None), ("coder", Role.coder, None),
+                ("dm", Role.data_manager, None), ("dmc", Role.dmc_member, None),
+                ("stats", Role.unblinded_statistician, None), ("qual", Role.qualitative_researcher, None),
+                ("econ", Role.health_economist, None)]
+        spec += [(f"rec_{s.code.lower()}", Role.site_recruiter, s.code) for s in protocol.sites]
+        for name, role, site in spec:
+            user = create_user(uow, name, secrets.token_urlsafe(12), display_name=name)
+            grant_role(uow, user, trial_id, role, site)
+        uow.commit()
+    return DemoUsers(admin=Actor.system(trial_id, "tm"),
+                     recruiters={s.code: actor(f"rec_{s.code.lower()}", Role.site_recruiter, s.code) for s in protocol.sites},
+                     assessor=actor("assessor", Role.outcome_assessor), coder=actor("coder", Role.coder),
+                     data_manager=actor("dm", Role.data_manager), dmc=actor("dmc", Role.dmc_member),
+                     statistician=actor("stats", Role.unblinded_statistician))
+
+
+def _write(store: Store, actor: Actor, fn: Callable[[Any], Any], reason: str | None = None) -> Any:
+    with store.unit_of_work(actor=actor.username, reason=reason) as uow:
+        out = fn(uow)
+        uow.commit()
+        return out
+
+
+class DemoTrial:
+    """Drives one simulated trial through the services. ``run(progress)`` returns counts of what was done."""
+
+    def __init__(self, store: Store, protocol: Protocol, users: DemoUsers, n: int, seed: int) -> None:
+        self.store, self.protocol, self.users, self.n, self.seed = store, protocol, users, n, seed
+        self.rng = np.random.default_rng(seed + 1)
+        self.today = date.today()
+        # recruitment 18 months + 12 months follow-up + window, all in the past (services refuse future dates)
+        self.start = self.today - timedelta(days=540 + 365 + 60)
+        self.base, self.pot_int, self.pot_ctl, self.frames = potential_outcomes(n, seed, self.start)
+        self.sites = [s.code for s in protocol.sites]
+        self.counts: dict[str, int] = {}
+
+    def _count(self, key: str, k: int = 1) -> None:
+        self.counts[key] = self.counts.get(key, 0) + k
+
+    # screening of children who do not join ------------------------------------------------------------
+    def screen_others(self, k: int) -> None:
+        from securebase.trial import screening
+
+        for _ in range(k):
+            site = str(self.rng.choice(self.sites))
+            rec_actor = self.users.recruiters[site]
+            when = self.start + timedelta(days=int(self.rng.integers(0, 540)))
+            answers = {"age_years": int(self.rng.integers(5, 17)), "care_status": "foster", "carer_available": True,
+                       "placement_ending_planned": False}
+            u = self.rng.random()
+            if u < 0.5:
+                upd, _ = NOT_ELIGIBLE_ANSWERS[int(self.rng.choice(3, p=[w for _, w in NOT_ELIGIBLE_ANSWERS]))]
+                answers.update(upd)
+            rec = _write(self.store, rec_actor, lambda uow, a=answers, s=site, w=when: screening.screen(
+                uow, rec_actor, site_code=s, answers=a, screened_on=w))
+            if not rec.eligible:
+                self._count("not eligible")
+                continue
+            if u < 0.7:
+                _write(self.store, rec_actor, lambda uow, r=rec: screening.record_approach(
+                    uow, rec_actor, r.screening_number, approached=False,
+                    not_approached_reason=str(self.rng.choice(NOT_APPROACHED))))
+                self._count("not approached")
+            else:
+                _write(self.store, rec_actor, lambda uow, r=rec: screening.record_approach(
+                    uow, rec_actor, r.screening_number, approached=True))
+                _write(self.store, rec_actor, lambda uow, r=rec: screening.record_decline(
+                    uow, rec_actor, r.screening_number, reason=str(self.rng.choice(DECLINED))))
+                self._count("declined")
+
+    # one randomised child --------------------------------------------------------------------------------
+    def recruit(self, i: int) -> tuple[str, str]:
+        from securebase.trial import consent, enrol, screening
+        from securebase.trial.randomise import randomise
+
+        row = self.base.iloc[i]
+        site = self.sites[int(str(row["site"]).lstrip("S")) - 1] if str(row["site"]).startswith("S") else self.sites[0]
+        rec_actor = self.users.recruiters[site]
+        r0 = pd.Timestamp(row["randomised_on"]).date()
+        dob = r0 - timedelta(days=int(round(float(row["age_years"]) * 365.25)) + 30)
+        answers = {"date_of_birth": dob.isoformat(), "care_status": row["care_status"], "carer_available": True,
+                   "placement_ending_planned": False}
+        rec = _write(self.store, rec_actor, lambda uow: screening.screen(uow, rec_actor, site_code=site, answers=answers,
+                                                                         screened_on=r0 - timedelta(days=21)))
+        sn = rec.screening_number
+        _write(self.store, rec_actor, lambda uow: screening.record_approach(uow, rec_actor, sn, approached=True))
+
+        def consents(uow: Any) -> None:
+            on = r0 - timedelta(days=14)
+            consent.record_consent(uow, rec_actor, sn, kind="carer_consent", form_version="1.0",
+                                   signatory_role=CARER_ROLE.get(str(row["care_status"]), "foster_carer"), signed_on=on)
+            consent.record_consent(uow, rec_actor, sn, kind="child_assent", form_version="1.0",
+                                   signatory_role="child" if row["age_years"] < 16 else "young_person", signed_on=on)
+            if consent.needs_la_consent(answers):
+                consent.record_consent(uow, rec_actor, sn, kind="la_consent", form_version="1.0",
+                                       signatory_role="social_worker", signed_on=on)
+        _write(self.store, rec_actor, consents)
+        p = _write(self.store, rec_actor, lambda uow: enrol.enrol(uow, rec_actor, sn, sex=row["sex"],
+                                                                  enrolled_on=r0 - timedelta(days=7)))
+        pid = p.participant_id
+        view = _write(self.store, rec_actor, lambda uow: randomise(uow, rec_actor, pid, on=r0))
+        self._count("randomised")
+        return pid, view.arm
+
+    # data for one child ------------------------------------------------------------------------------------
+    def follow(self, i: int, pid: str, arm: str) -> None:
+        from securebase.trial.data_entry import save_responses
+        from securebase.trial.visits import record_visit_outcome
+
+        pot = self.pot_int if arm == "intervention" else self.pot_ctl
+        row = pot.iloc[i]
+        sim_id = row["participant_id"]
+        r0 = pd.Timestamp(row["randomised_on"]).date()
+        items = self.frames[arm].sdq_items
+        items = items[items["participant_id"] == sim_id]
+        for month, visit_id in ((0, "baseline"), (6, "m6"), (12, "m12")):
+            days = row.get(f"days_{month}", 0.0 if month == 0 else np.nan)
+            observed = month == 0 or (not pd.isna(days) and not pd.isna(row[f"sdq_total_{month}"]))
+            if not observed:
+                reason = str(self.rng.choice(MISSED))
+                _write(self.store, self.users.assessor, lambda uow, v=visit_id, why=reason: record_visit_outcome(
+                    uow, self.users.assessor, pid, v, status="missed", missed_reason=why), reason="visit missed")
+                self._count("visits missed")
+                continue
+            on = r0 + timedelta(days=int(0 if month == 0 else days))
+            if on > self.today:
+                continue
+            sdq = {str(int(r.item)): int(r.response) for r in items[items["visit_month"] == month].itertuples()
+                   if not pd.isna(r.response)}
+            forms = self._forms(row, month, sdq)
+            for who in (self.users.assessor, self.users.coder):  # each person's forms in one unit of work
+                mine = [(ins, ans) for ins, ans, ac in forms if ac is who]
+
+                def save(uow: Any, mine: list = mine, ac: Actor = who, v: str = visit_id) -> Any:
+                    for ins, ans in mine:
+                        save_responses(uow, ac, pid, v, ins, ans)
+                if mine:
+                    _write(self.store, who, save)
+                    self._count("forms entered", len(mine))
+        self._events(row, pid, arm, r0)
+
+    def _forms(self, row: pd.Series, month: int, sdq: dict[str, int]) -> list[tuple[str, dict[str, Any], Actor]]:
+        ass, coder = self.users.assessor, self.users.coder
+        sdq_inst = load_instrument("sdq_parent")
+        na = sdq_inst.missing_codes.not_applicable
+        for it in sdq_inst.items:
+            if it.code not in sdq:
+                sdq[it.code] = 0 if it.code == "overall" else (na if not it.code.isdigit() else sdq_inst.missing_codes.not_answered)
+        out: list[tuple[str, dict[str, Any], Actor]] = [("sdq_parent", sdq, ass)]
+        visit_id = {0: "baseline", 6: "m6", 12: "m12"}[month]
+        planned = {a.instrument for a in self.protocol.assessments_at(visit_id)}
+        if "rpq" in planned and not pd.isna(row[f"rpq_total_{month}"]):
+            vals = split_total(int(round(row[f"rpq_total_{month}"])), 10, 3, self.rng)
+            out.append(("rpq", {str(k + 1): v for k, v in enumerate(vals)}, ass))
+        if "kerns" in planned and not pd.isna(row[f"kerns_mean_{month}"]):
+            total = int(round(float(row[f"kerns_mean_{month}"]) * 15)) - 15
+            vals = split_total(total, 15, 3, self.rng)
+            out.append(("kerns", {str(k + 1): v + 1 for k, v in enumerate(vals)}, ass))
+        if "sensitivity_coding" in planned and not pd.isna(row[f"sensitivity_{month}"]):
+            s = int(min(9, max(1, round(float(row[f"sensitivity_{month}"])))))
+            out.append(("sensitivity_coding", {"recording_id": f"VID-{row['participant_id']}-{month}", "coder_id": "C1",
+                                               "coding_role": "primary", "coding_date": self.today.isoformat(),
+                                               "sensitivity": s, "cooperation": s, "acceptance": s, "accessibility": s},
+                        coder))
+        if "chu9d" in planned and not pd.isna(row[f"utility_{month}"]):
+            lv = levels_for_utility(get_value_set("chu9d_uk"), float(row[f"utility_{month}"]), self.rng)
+            out.append(("chu9d", dict(zip(DEMO_CHU9D.dimensions, lv, strict=True)), ass))
+        if "eq5d_5l" in planned and not pd.isna(row[f"carer_utility_{month}"]):
+            vs = get_value_set("eq5d_5l_uk_rowen2026")
+            lv = levels_for_utility(vs, float(row[f"carer_utility_{month}"]), self.rng)
+            answers = dict(zip(vs.dimensions, lv, strict=True))
+            answers["vas"] = int(round(100 * float(row[f"carer_utility_{month}"])))
+            out.append(("eq5d_5l", answers, ass))
+        return out
+
+    def _events(self, row: pd.Series, pid: str, arm: str, r0: date) -> None:
+        from securebase.trial.delivery import record_session
+        from securebase.trial.events import record_event
+        from securebase.trial.visits import participant_visits  # noqa: F401  (visits exist from randomisation)
+
+        tm = self.users.admin
+        t, ev = row["placement_end_time"], row["placement_end_event"]
+        if not pd.isna(t) and ev in (1, 2) and r0 + timedelta(days=int(t)) <= self.today:
+            kind = "unplanned_placement_ending" if ev == 1 else str(self.rng.choice(["adoption_order", "return_home"]))
+            _write(self.store, tm, lambda uow: record_event(uow, tm, pid, event_type=kind,
+                                                            occurred_on=r0 + timedelta(days=int(t))))
+            self._count("events")
+        if not pd.isna(row.get("attendance_12", np.nan)):
+            possible = 380
+            attended = int(round(possible * float(row["attendance_12"])))
+            exclusions = int(row["exclusions_12"]) if not pd.isna(row["exclusions_12"]) else 0
+            details = {"period_start": r0.isoformat(), "period_end": (r0 + timedelta(days=364)).isoformat(),
+                       "sessions_possible": possible, "sessions_attended": attended, "suspensions": exclusions,
+                       "permanent_exclusion": "no"}
+            _write(self.store, tm, lambda uow: record_event(uow, tm, pid, event_type="school_record",
+                                                            occurred_on=r0 + timedelta(days=364), details=details))
+            self._count("school records")
+        if arm == "intervention":
+            offered, attended = int(row["sessions_offered"]), int(row["sessions_attended"])
+            therapist = f"T{row['therapist']}" if not str(row["therapist"]).startswith("T") else str(row["therapist"])
+            attend_set = set(self.rng.choice(offered, size=min(attended, offered), replace=False).tolist()) if offered else set()
+
+            def sessions(uow: Any) -> None:
+                for k in range(offered):
+                    record_session(uow, tm, pid, session_number=k + 1, offered_on=r0 + timedelta(days=14 + 7 * k),
+                                   attended=k in attend_set, therapist=therapist, duration_minutes=120,
+                                   fidelity_rating=float(self.rng.integers(3, 6)))
+            _write(self.store, tm, sessions)
+            self._count("sessions", offered)
+
+    def resource_use(self, i: int, pid: str, arm: str) -> None:
+        from securebase.trial.data_entry import save_responses
+
+        frame = self.frames[arm].resource_use
+        pot = self.pot_int if arm == "intervention" else self.pot_ctl
+        sim_id = pot.iloc[i]["participant_id"]
+        r0 = pd.Timestamp(pot.iloc[i]["randomised_on"]).date()
+        rows = frame[frame["participant_id"] == sim_id]
+        for (start, end), g in rows.groupby(["period_start_days", "period_end_days"]):
+            if g["quantity"].isna().any():  # not collected (participant lost to follow-up)
+                continue
+            visit_id = "m6" if end <= 200 else "m12"
+            answers: dict[str, Any] = {"period_start": (r0 + timedelta(days=int(start))).isoformat(),
+                                       "period_end": (r0 + timedelta(days=int(end))).isoformat()}
+            inst = load_instrument("resource_use")
+            by_key = {it.cost_key: it for it in inst.items if it.cost_key}
+            for it in inst.items:
+                if it.code not in answers:
+                    answers[it.code] = 0
+            for r in g.itertuples():
+                item = by_key.get(r.item)
+                if item is not None:
+                    q = float(r.quantity)
+                    answers[item.code] = int(round(q)) if item.response_type == "integer" else round(q, 2)
+            try:
+                _write(self.store, self.users.assessor, lambda uow, a=answers, v=visit_id: save_responses(
+                    uow, self.users.assessor, pid, v, "resource_use", a))
+            except Exception as exc:  # a missed visit: resource use not collected
+                from securebase.errors import ConflictError
+
+                if not isinstance(exc, ConflictError):
+                    raise
+                continue
+            self._count("resource-use forms")
+
+
+def install_demo_tariff() -> None:
+    register_value_set(DEMO_CHU9D)
+
+
+__all__ = ["DemoTrial", "install_demo_tariff", "make_users", "math"]
