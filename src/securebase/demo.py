@@ -9,15 +9,14 @@ health-economics plans; write ``report.html`` and ``report.pdf`` (closed, for th
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
-import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from securebase.protocol import load_protocol
+from securebase.report.from_store import report_from_store
 from securebase.store import open_store, verify_chain
 from securebase.trial.setup import create_trial
 
@@ -66,7 +65,19 @@ def run_demo(out: Path, n: int, seed: int, console: Console, *, pdf: bool = True
     console.print("Recorded: " + ", ".join(f"{v} {k}" for k, v in sorted(world.counts.items())))
     with store.read() as session:
         console.print(verify_chain(session).summary())
-    files = analyse_and_report(store, proto, out, console, seed=seed, pdf=pdf, n_boot=n_boot)
+    from securebase.analysis.datasets import extract
+
+    data = extract(store, proto.id, "stats")
+    (out / "data").mkdir(exist_ok=True)
+    for name, frame in (("participants", data.participants), ("visits", data.visits),
+                        ("resource_use", data.resource_use)):
+        frame.to_csv(out / "data" / f"{name}.csv", index=False)
+    console.print("Analysis datasets: " + data.summary())
+    files = report_from_store(store, proto.id, "dmc", "closed", out, console=console, pdf=pdf, n_boot=n_boot,
+                              seed=seed, name="report")
+    opened = report_from_store(store, proto.id, "tm", "open", out, console=console, pdf=False, seed=seed,
+                               name="open-report")
+    files["open_html"] = opened["html"]
     console.print(f"Done in {time.perf_counter() - t0:.0f} s. Open [bold]{files['html']}[/]"
                   + (f" or {files['pdf']}" if "pdf" in files else "")
                   + f"; the pooled open report is {files['open_html']}. "
@@ -75,84 +86,4 @@ def run_demo(out: Path, n: int, seed: int, console: Console, *, pdf: bool = True
     return files
 
 
-def analyse_and_report(store, proto, out: Path, console: Console, *, seed: int, pdf: bool,  # type: ignore[no-untyped-def]
-                       n_boot: int) -> dict[str, Path]:
-    from securebase.analysis.datasets import extract
-    from securebase.report.builder import ReportData, build_report
-    from securebase.report.consort import consort_counts
-    from securebase.trial.roles import Actor, Role
-
-    data = extract(store, proto.id, "stats")
-    part, visits = data.participants, data.visits
-    (out / "data").mkdir(exist_ok=True)
-    part.to_csv(out / "data" / "participants.csv", index=False)
-    visits.to_csv(out / "data" / "visits.csv", index=False)
-    data.resource_use.to_csv(out / "data" / "resource_use.csv", index=False)
-    console.print(data.summary())
-    effects, subgroups, plans = run_statistical_plan(proto, part, visits, out, console)
-    cea, he_plan = run_economics_plan(proto, part, data.resource_use, store, out, console, seed=seed, n_boot=n_boot)
-    with store.read() as session:
-        consort = consort_counts(session, proto.id)
-        themes = qualitative_themes(session, proto.id)
-    plans.update({"health economics": f"{he_plan.trial} ({he_plan.price_year} prices)"})
-    rd = ReportData(proto, part, visits, consort, effects=effects, subgroups=subgroups, economics=cea,
-                    economics_plan=he_plan, themes=themes, seeds={"simulation": seed, "bootstrap": seed},
-                    plans=plans)
-    dmc = Actor("dmc", proto.id, frozenset({Role.dmc_member}))
-    closed = build_report(rd, "closed", dmc, out, pdf=pdf, name="report")
-    opened = build_report(rd, "open", Actor("tm", proto.id, frozenset({Role.trial_manager})), out, pdf=False,
-                          name="open-report")
-    files = dict(closed)
-    files["open_html"] = opened["html"]
-    return files
-
-
-def run_statistical_plan(proto, part: pd.DataFrame, visits: pd.DataFrame, out: Path,  # type: ignore[no-untyped-def]
-                         console: Console) -> tuple[list[dict], list[dict], dict[str, str]]:
-    from securebase.report.effects import effects_from_plan
-
-    return effects_from_plan(proto, part, visits, out, console)
-
-
-def run_economics_plan(proto, part: pd.DataFrame, resource_use: pd.DataFrame, store, out: Path,  # type: ignore[no-untyped-def]
-                       console: Console, *, seed: int, n_boot: int):
-    from securebase.analysis.economics.analysis import CostEffectivenessAnalysis, write_outputs
-    from securebase.analysis.economics.plan import load_plan
-
-    plan = load_plan(proto.analysis_plans.health_economics or proto.id)
-    delivery = delivery_log(store, proto.id)
-    console.print(f"Cost-effectiveness plan for {plan.trial}: {n_boot} bootstrap replicates per imputed set")
-    cea = CostEffectivenessAnalysis(plan, n_boot=n_boot, seed=seed).fit(part, resource_use, delivery)
-    write_outputs(cea, out / "economics")
-    (out / "economics" / "summary.txt").write_text(cea.summary(), encoding="utf-8")
-    return cea, plan
-
-
-def delivery_log(store, trial_id: str) -> pd.DataFrame:  # type: ignore[no-untyped-def]
-    from sqlalchemy import select
-
-    from securebase.store.tables import InterventionSession, Participant
-
-    with store.read() as s:
-        rows = s.execute(select(Participant.participant_id, InterventionSession.session_number,
-                                InterventionSession.attended, InterventionSession.therapist,
-                                InterventionSession.duration_minutes)
-                         .join(Participant, Participant.id == InterventionSession.participant_pk)
-                         .where(InterventionSession.trial_id == trial_id)).all()
-    return pd.DataFrame(rows, columns=["participant_id", "session_number", "attended", "therapist", "minutes"])
-
-
-def qualitative_themes(session, trial_id: str) -> list[dict]:  # type: ignore[no-untyped-def]
-    from sqlalchemy import func, select
-
-    from securebase.store.tables import Code, CodedSegment, Transcript
-
-    rows = session.execute(select(Code.name, func.count(CodedSegment.id),
-                                  func.count(func.distinct(Transcript.participant_pk)))
-                           .join(CodedSegment, CodedSegment.code_id == Code.id)
-                           .join(Transcript, Transcript.id == CodedSegment.transcript_id)
-                           .where(Code.trial_id == trial_id).group_by(Code.name).order_by(Code.name)).all()
-    return [{"name": r[0], "segments": int(r[1]), "participants": int(r[2])} for r in rows]
-
-
-__all__ = ["run_demo", "json"]
+__all__ = ["run_demo"]

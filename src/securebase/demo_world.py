@@ -161,21 +161,21 @@ class DemoTrial:
             if u < 0.5:
                 upd, _ = NOT_ELIGIBLE_ANSWERS[int(self.rng.choice(3, p=[w for _, w in NOT_ELIGIBLE_ANSWERS]))]
                 answers.update(upd)
-            rec = _write(self.store, rec_actor, lambda uow, a=answers, s=site, w=when: screening.screen(
-                uow, rec_actor, site_code=s, answers=a, screened_on=w))
+            rec = _write(self.store, rec_actor, lambda uow, a=answers, s=site, w=when, ra=rec_actor: screening.screen(
+                uow, ra, site_code=s, answers=a, screened_on=w))
             if not rec.eligible:
                 self._count("not eligible")
                 continue
             if u < 0.7:
-                _write(self.store, rec_actor, lambda uow, r=rec: screening.record_approach(
-                    uow, rec_actor, r.screening_number, approached=False,
+                _write(self.store, rec_actor, lambda uow, r=rec, ra=rec_actor: screening.record_approach(
+                    uow, ra, r.screening_number, approached=False,
                     not_approached_reason=str(self.rng.choice(NOT_APPROACHED))))
                 self._count("not approached")
             else:
-                _write(self.store, rec_actor, lambda uow, r=rec: screening.record_approach(
-                    uow, rec_actor, r.screening_number, approached=True))
-                _write(self.store, rec_actor, lambda uow, r=rec: screening.record_decline(
-                    uow, rec_actor, r.screening_number, reason=str(self.rng.choice(DECLINED))))
+                _write(self.store, rec_actor, lambda uow, r=rec, ra=rec_actor: screening.record_approach(
+                    uow, ra, r.screening_number, approached=True))
+                _write(self.store, rec_actor, lambda uow, r=rec, ra=rec_actor: screening.record_decline(
+                    uow, ra, r.screening_number, reason=str(self.rng.choice(DECLINED))))
                 self._count("declined")
 
     # one randomised child --------------------------------------------------------------------------------

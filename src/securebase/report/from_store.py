@@ -1,0 +1,104 @@
+"""Produce a trial's report straight from the store, as a named user (blinding enforced)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from rich.console import Console
+
+from securebase.errors import BlindingError
+from securebase.protocol import Protocol
+from securebase.report.builder import ReportData, ReportKind, build_report
+from securebase.store import Store
+
+
+def delivery_log(store: Store, trial_id: str) -> pd.DataFrame:
+    """The intervention delivery log (unblinded use only): one row per session offered."""
+    from sqlalchemy import select
+
+    from securebase.store.tables import InterventionSession, Participant
+
+    with store.read() as s:
+        rows = s.execute(select(Participant.participant_id, InterventionSession.session_number,
+                                InterventionSession.attended, InterventionSession.therapist,
+                                InterventionSession.duration_minutes)
+                         .join(Participant, Participant.id == InterventionSession.participant_pk)
+                         .where(InterventionSession.trial_id == trial_id)).all()
+    return pd.DataFrame(rows, columns=["participant_id", "session_number", "attended", "therapist", "minutes"])
+
+
+def qualitative_themes(store: Store, trial_id: str) -> list[dict[str, Any]]:
+    """Codes with their number of coded segments and participants (pooled: no arm)."""
+    from sqlalchemy import func, select
+
+    from securebase.store.tables import Code, CodedSegment, Transcript
+
+    with store.read() as session:
+        rows = session.execute(select(Code.name, func.count(CodedSegment.id),
+                                      func.count(func.distinct(Transcript.participant_pk)))
+                               .join(CodedSegment, CodedSegment.code_id == Code.id)
+                               .join(Transcript, Transcript.id == CodedSegment.transcript_id)
+                               .where(Code.trial_id == trial_id).group_by(Code.name).order_by(Code.name)).all()
+    return [{"name": r[0], "segments": int(r[1]), "participants": int(r[2])} for r in rows]
+
+
+def run_economics(proto: Protocol, part: pd.DataFrame, resource_use: pd.DataFrame, store: Store, out: Path,
+                  console: Console, *, seed: int, n_boot: int) -> tuple[Any, Any]:
+    from securebase.analysis.economics.analysis import CostEffectivenessAnalysis, write_outputs
+    from securebase.analysis.economics.plan import load_plan
+
+    plan = load_plan(proto.analysis_plans.health_economics or proto.id)
+    console.print(f"Cost-effectiveness plan for {plan.trial}: {n_boot} bootstrap replicates per imputed set")
+    cea = CostEffectivenessAnalysis(plan, n_boot=n_boot, seed=seed).fit(part, resource_use, delivery_log(store, proto.id))
+    write_outputs(cea, out / "economics")
+    (out / "economics" / "summary.txt").write_text(cea.summary(), encoding="utf-8")
+    return cea, plan
+
+
+def report_from_store(store: Store, trial_id: str, username: str, kind: ReportKind | str, out: Path, *,
+                      console: Console | None = None, pdf: bool = True, n_boot: int = 1000, seed: int = 1,
+                      name: str = "report") -> dict[str, Path]:
+    """Extract the datasets as ``username``, run the plans (closed report only) and write the report."""
+    from securebase.analysis.datasets import extract
+    from securebase.protocol.loader import protocol_from_yaml_text
+    from securebase.report.consort import consort_counts
+    from securebase.report.effects import effects_from_plan
+    from securebase.store.tables import Trial
+    from securebase.trial.audit_view import actor_for
+
+    console = console or Console(quiet=True)
+    kind = ReportKind(kind)
+    with store.read() as session:
+        trial = session.get(Trial, trial_id)
+        if trial is None:
+            from securebase.errors import NotFound
+
+            raise NotFound(f"trial '{trial_id}' is not in this store; check the trial id")
+        actor = actor_for(session, username, trial_id)
+        proto = protocol_from_yaml_text(trial.protocol_yaml, f"trial {trial_id} protocol")
+        consort = consort_counts(session, trial_id)
+    if kind == ReportKind.closed and not actor.can_see_allocation():
+        raise BlindingError("the closed (by-arm) report is for unblinded roles (the data monitoring committee, "
+                            "unblinded statistician); produce the open report instead: --kind open")
+    data = extract(store, trial_id, username)
+    part, visits = data.participants, data.visits
+    out.mkdir(parents=True, exist_ok=True)
+    effects: list[dict[str, Any]] = []
+    subgroups: list[dict[str, Any]] = []
+    plans: dict[str, str] = {}
+    cea = he_plan = None
+    if kind == ReportKind.closed:
+        effects, subgroups, plans = effects_from_plan(proto, part, visits, out, console)
+        cea, he_plan = run_economics(proto, part, data.resource_use, store, out, console, seed=seed, n_boot=n_boot)
+        plans["health economics"] = f"{he_plan.trial} ({he_plan.price_year} prices)"
+    rd = ReportData(proto, part, visits, consort, effects=effects, subgroups=subgroups, economics=cea,
+                    economics_plan=he_plan, themes=qualitative_themes(store, trial_id),
+                    seeds={"bootstrap": seed, "randomisation": trial.randomisation_seed}, plans=plans)
+    files = build_report(rd, kind, actor, out, pdf=pdf, name=name)
+    with store.unit_of_work(actor=username) as uow:
+        uow.log_event("report_produced", table_name="report", record_id=trial_id, trial_id=trial_id,
+                      detail={"kind": kind.value, "files": [p.name for p in files.values()]})
+        uow.commit()
+    return files
