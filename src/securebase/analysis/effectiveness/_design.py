@@ -113,10 +113,12 @@ def build_design(data: pd.DataFrame, outcome: str | None, covariates: Sequence[s
 
 
 def factor_levels(series: pd.Series) -> list[str]:
+    """Levels present, in category order for categoricals, else sorted (R's factor default)."""
+    values = series.to_numpy()
+    present = {str(v) for v in pd.unique(values[~pd.isna(values)])}
     if isinstance(series.dtype, pd.CategoricalDtype):
-        present = set(series.dropna().astype(str))
         return [str(c) for c in series.cat.categories if str(c) in present]
-    return sorted(set(series.dropna().astype(str)))
+    return sorted(present)
 
 
 def _encode(col: pd.Series, name: str, what: str) -> tuple[np.ndarray, list[str]]:
@@ -125,7 +127,7 @@ def _encode(col: pd.Series, name: str, what: str) -> tuple[np.ndarray, list[str]
         if len(levels) < 2:
             raise DataError(f"{what}: covariate '{name}' is constant (only level {levels!r} among the "
                             "participants analysed); drop it from the model or check the data")
-        s = col.astype(str).to_numpy()
+        s = col.to_numpy().astype(str)
         block = np.column_stack([(s == lev).astype(float) for lev in levels[1:]])
         return block, [f"{name}{lev}" for lev in levels[1:]]
     arr = col.to_numpy(dtype=float)

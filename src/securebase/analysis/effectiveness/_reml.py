@@ -79,6 +79,9 @@ def newton(fun: Callable[[np.ndarray, np.ndarray], np.ndarray], x0: np.ndarray, 
         moved = np.max(np.abs(t[:, None] * step), axis=1)
         x[idx] = xa - t[:, None] * step
         f[idx] = np.where(bad, fa0, new_f)
-        done[idx[(moved < tol) | (np.max(np.abs(g), axis=1) < 1e-9) | bad]] = True
+        # stop on a tiny step, a tiny gradient, no further decrease, or a negligible decrease (a variance
+        # drifting to the boundary, e.g. log(tau) -> -inf, changes the criterion by ever less)
+        flat = (fa0 - f[idx]) < 1e-11 * (1 + np.abs(fa0))
+        done[idx[(moved < tol) | (np.max(np.abs(g), axis=1) < 1e-9) | bad | flat]] = True
     g = gradient(lambda z: fun(z, np.arange(B)), x)
     return x, done & (np.max(np.abs(g), axis=1) < 1e-3)

@@ -116,14 +116,14 @@ class EffectResult:
         raise KeyError(f"no estimate named {name!r}; have {[e.name for e in self.estimates]}")
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        return _jsonable({
             "model": self.model, "outcome": self.outcome, "direction": DIRECTION,
             "estimates": [e.to_dict() for e in self.estimates],
             "n_analysed": dict(self.n_analysed),
             "coefficients": {k: {"coef": c, "se": s} for k, (c, s) in self.coefficients.items()},
             "warnings": list(self.warnings),
-            "details": _jsonable(dict(self.details)),
-        }
+            "details": dict(self.details),
+        })
 
     def summary(self) -> str:
         """A readable table: one line per estimate, then numbers analysed and warnings."""

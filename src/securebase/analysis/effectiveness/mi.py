@@ -131,21 +131,20 @@ class MultipleImputation:
         if nonnum:
             raise DataError(f"multiple imputation: columns to impute must be numeric (got {nonnum})")
         ss = self.seed if isinstance(self.seed, np.random.SeedSequence) else np.random.SeedSequence(self.seed)
-        groups = [data[data[TREAT] == v] for v in (1, 0)] if self.by_arm else [data]
-        for g, arm in zip(groups, ("intervention", "usual_care"), strict=False):
-            if len(g) == 0:
+        tr = data[TREAT].to_numpy()
+        parts = [np.flatnonzero(tr == 1), np.flatnonzero(tr == 0)] if self.by_arm else [np.arange(len(data))]
+        for pos, arm in zip(parts, ("intervention", "usual_care"), strict=False):
+            if len(pos) == 0:
                 raise DataError(f"multiple imputation: arm '{arm}' has no participants")
-        prepared = [(g.index, self.imputer.prepare(g)) for g in groups]
+        prepared = [(pos, self.imputer.prepare(data.iloc[pos])) for pos in parts]
+        base = data[self.imputer.columns].to_numpy(dtype=float)
         out = []
         for child in ss.spawn(self.m):
             rng = np.random.default_rng(child)
-            full = data.copy()
-            values = full[self.imputer.columns].to_numpy(dtype=float)
-            for index, (F, Y, miss) in prepared:
-                values[data.index.get_indexer(index)] = self.imputer.impute(F, Y, miss, rng)
-            for j, c in enumerate(self.imputer.columns):
-                full[c] = values[:, j]
-            out.append(full)
+            values = base.copy()
+            for pos, (F, Y, miss) in prepared:
+                values[pos] = self.imputer.impute(F, Y, miss, rng)
+            out.append(data.assign(**{c: values[:, j] for j, c in enumerate(self.imputer.columns)}))
         return out
 
     def pool(self, results: Sequence[EffectResult], data_n: dict[str, int], extra_warn: Sequence[str] = ()) -> EffectResult:
