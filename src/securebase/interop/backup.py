@@ -30,10 +30,9 @@ from typing import Any
 from sqlalchemy import JSON, Date, Float, LargeBinary, Table, delete, func, insert, select, text
 from sqlalchemy.engine import Connection
 
-from securebase.errors import ConflictError, DataError, NotFound
+from securebase.errors import ConflictError, DataError, NotFound, TrialLocked
 from securebase.store import Store
-from securebase.store.tables import Base
-from securebase.store.tables.base import UTCDateTime
+from securebase.store.tables import Base, Trial
 
 FORMAT = "securebase-backup"
 FORMAT_VERSION = 1
@@ -196,6 +195,11 @@ def restore_store(store: Store, path: str | Path, *, replace: bool = False) -> R
             if not replace:
                 raise ConflictError("the target store already holds data; restore into an empty store, or pass "
                                     "--replace to delete everything in it first")
+            locked = conn.execute(select(Trial.id).where(Trial.locked.is_(True))).scalars().all()
+            if locked:
+                raise TrialLocked(f"trial '{locked[0]}' is locked in the target store; --replace would overwrite its "
+                                  f"data, so nothing was restored. Release the lock with an audited reason first "
+                                  f"(`securebase lock release {locked[0]} --reason ...`)")
             for table in reversed(_tables()):
                 conn.execute(delete(table))
         for table in _tables():
@@ -230,8 +234,6 @@ def _norm(col: Any, value: Any) -> Any:
         return value.isoformat()
     if isinstance(col.type, LargeBinary) or isinstance(value, bytes | memoryview):
         return hashlib.sha256(bytes(value)).hexdigest()
-    if isinstance(col.type, UTCDateTime):
-        return value
     if isinstance(value, float):
         return repr(value)
     if isinstance(col.type, JSON):

@@ -204,6 +204,7 @@ def import_odm(store: Store, actor: Actor, path: str | Path, *, check: bool = Tr
     if check:
         validate(doc, str(p))
     with store.unit_of_work(actor=actor.username) as uow:
+        uow.ensure_unlocked(actor.trial_id)
         imp = _Importer(uow, actor)
         try:
             for cd in doc.iter(q("ClinicalData")):

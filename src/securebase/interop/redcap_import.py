@@ -32,7 +32,7 @@ from securebase.interop.redcap_dictionary import COLUMNS, import_dictionary, var
 from securebase.interop.redcap_records import FIELD_TAG, MODELS, TABLE_FORMS, read_csv
 from securebase.protocol import Protocol, protocol_from_yaml_text, visit_windows
 from securebase.store import Store, UnitOfWork
-from securebase.store.tables import Participant, Response, Score, Trial, Visit
+from securebase.store.tables import Participant, Response, Score, Visit
 from securebase.trial.roles import Actor, Role
 
 MAY_IMPORT = frozenset({Role.administrator, Role.trial_manager, Role.data_manager})
@@ -260,8 +260,8 @@ def import_redcap(store: Store, actor: Actor, dictionary: str | Path, records: s
         base, entry = (m.group(1), int(m.group(2))) if m else (rid, 1)
         grouped.setdefault(base, []).append((entry, r))
     with store.unit_of_work(actor=actor.username) as uow:
-        trial = uow.session.get(Trial, actor.trial_id)
-        protocol = protocol_from_yaml_text(trial.protocol_yaml, actor.trial_id)  # type: ignore[union-attr]
+        trial = uow.ensure_unlocked(actor.trial_id)
+        protocol = protocol_from_yaml_text(trial.protocol_yaml, actor.trial_id)
         if flat_visit is not None and flat_visit not in {v.id for v in protocol.visits}:
             raise DataError(f"--visit must be one of {', '.join(v.id for v in protocol.visits)} (got {flat_visit!r})")
         imp = _Importer(uow, actor, project, protocol)

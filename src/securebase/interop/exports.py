@@ -1,0 +1,293 @@
+"""Analysis exports for R and Stata users: CSV, Parquet and Stata .dta files with a data dictionary.
+
+``AnalysisExport(formats=("csv", "parquet", "dta"), allocation="none" | "arms" | "coded")`` writes five
+tables built from the store by :mod:`securebase.interop.extract` (plain queries, no ORM logic):
+
+- ``participants``: one row per participant (site, age, sex, care/maltreatment status, status,
+  enrolment date) with every score wide as ``<instrument>_<scale>_<month>``;
+- ``visits``: one row per participant and visit (due, completed, status, days from enrolment);
+- ``responses``: one row per item answer (``value_num`` for numeric items, ``value_text`` as recorded,
+  ``missing_code`` not_answered / not_applicable / refused, ``entry`` 1 or 2);
+- ``scores``: one row per scored scale (value, band, missing reason);
+- ``events``: one row per trial event;
+
+plus ``dictionary.csv`` / ``dictionary.json`` (table, variable, label, type, codes, unit) and
+``manifest.json`` (files with SHA-256). Direct identifiers are never read (the ``identifiers`` table
+is not queried). Allocation: ``none`` leaves it out; ``arms`` adds ``arm``, ``treat`` (1 = intervention,
+0 = usual care) and ``randomised_on``; ``coded`` adds ``arm_code`` (A, B, ... assigned to the arms by a
+seeded random permutation) for blinded analysis, and writes the code key only to ``key_file`` (outside
+the export folder; the audit trail records its SHA-256, never the key). ``arms`` and ``coded`` need a
+role that may see allocation (``Actor.can_see_allocation()``). Stata files (format 118) carry variable
+labels and value labels (categorical columns become labelled integers); Stata names are at most 32
+characters, so longer wide score names are shortened and the dictionary gives both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from securebase.errors import BlindingError, FieldError
+from securebase.interop.extract import TrialData, instrument, read_trial
+from securebase.store import Store
+from securebase.trial.roles import Actor
+
+FORMATS = ("csv", "parquet", "dta")
+ALLOCATION_MODES = ("none", "arms", "coded")
+MISSING_LABELS = {"not_answered": "Not answered", "not_applicable": "Not applicable", "refused": "Refused"}
+CATEGORICAL = {"site", "sex", "age_band", "care_status", "maltreatment_status", "maltreatment_type", "status",
+               "arm", "arm_code", "missing_code", "event_type", "visit_id", "instrument", "respondent",
+               "seriousness", "relatedness", "expectedness"}
+BASE_LABELS = {
+    "participant_id": "Participant trial ID (pseudonymous)", "site": "Site code", "enrolled_on": "Date of enrolment",
+    "age_years": "Age at enrolment (years)", "age_band": "Age band", "sex": "Sex", "care_status": "Care status",
+    "maltreatment_status": "Maltreatment status", "maltreatment_type": "Maltreatment type",
+    "status": "Participant status", "arm": "Allocated arm", "treat": "1 = intervention, 0 = usual care",
+    "randomised_on": "Date of randomisation", "arm_code": "Coded arm (key held back)", "visit_id": "Visit",
+    "month": "Visit month", "due_on": "Visit due date", "completed_on": "Date completed", "days": "Days from enrolment",
+    "missed_reason": "Reason the visit was missed", "instrument": "Instrument", "respondent": "Respondent",
+    "item": "Item code", "entry": "Data entry (1, or 2 for double entry)", "value_num": "Answer (numeric items)",
+    "value_text": "Answer as recorded", "missing_code": "Missing-value code", "scale": "Scale",
+    "value": "Score", "category": "Score band", "missing_reason": "Why the score is missing",
+    "event_type": "Event type", "occurred_on": "Date of the event", "seriousness": "Seriousness",
+    "relatedness": "Relatedness", "expectedness": "Expectedness", "details": "Event details (JSON)",
+}
+
+
+def stata_name(name: str, taken: set[str]) -> str:
+    """A Stata variable name (at most 32 characters, unique)."""
+    if len(name) <= 32 and name not in taken:
+        return name
+    digest = hashlib.sha1(name.encode()).hexdigest()[:4]
+    return f"{name[:27]}_{digest}"
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    out_dir: Path
+    files: tuple[Path, ...]
+    rows: dict[str, int]
+    allocation: str
+    key_file: Path | None = None
+    warnings: tuple[str, ...] = field(default=())
+
+    def summary(self) -> str:
+        tables = ", ".join(f"{k} ({v} rows)" for k, v in self.rows.items())
+        key = f"; code key written to {self.key_file} (keep it away from the analysts)" if self.key_file else ""
+        return f"analysis export in {self.out_dir}: {tables}; {len(self.files)} files; allocation: {self.allocation}{key}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"out_dir": str(self.out_dir), "files": [str(f) for f in self.files], "rows": dict(self.rows),
+                "allocation": self.allocation, "key_file": str(self.key_file) if self.key_file else None,
+                "warnings": list(self.warnings)}
+
+
+class AnalysisExport:
+    """Options in the constructor; :meth:`frames` builds the tables, :meth:`write` writes them."""
+
+    def __init__(self, formats: tuple[str, ...] = FORMATS, allocation: str = "none", key_file: Path | None = None,
+                 seed: int | None = None) -> None:
+        bad = [f for f in formats if f not in FORMATS]
+        if bad or not formats:
+            raise FieldError("--format", ",".join(formats), "one or more of csv, parquet, dta")
+        if allocation not in ALLOCATION_MODES:
+            raise FieldError("--allocation", allocation, "none, arms or coded")
+        if allocation == "coded" and key_file is None:
+            raise FieldError("--key-file", "", "a file for the code key when --allocation coded",
+                             "give a path outside the export folder, held by the unblinded team")
+        self.formats, self.allocation, self.key_file = tuple(formats), allocation, key_file
+        self.seed = seed if seed is not None else int(np.random.SeedSequence().entropy % (2**31))  # type: ignore[operator]
+
+    # ------------------------------------------------------------------ frames
+    def code_key(self, data: TrialData) -> dict[str, str]:
+        arms = sorted(a.id for a in data.protocol.arms)
+        order = np.random.default_rng(self.seed).permutation(len(arms))
+        return {chr(ord("A") + k): arms[int(i)] for k, i in enumerate(order)}
+
+    def frames(self, data: TrialData, actor: Actor) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+        """The five tables and the data dictionary."""
+        if self.allocation != "none" and not (actor.can_see_allocation() and data.allocation_visible):
+            raise BlindingError(f"user '{actor.username}' may not export allocation (blinded role); export with "
+                                "--allocation none, or ask an unblinded statistician for a coded export")
+        month = {v.id: v.month for v in data.protocol.visits}
+        enrolled = {p["participant_id"]: p["enrolled_on"] for p in data.participants}
+        part = pd.DataFrame([{
+            "participant_id": p["participant_id"], "site": p["site_code"], "enrolled_on": p["enrolled_on"],
+            "age_years": p["age_years"], "age_band": p["age_band"], "sex": p["sex"], "care_status": p["care_status"],
+            "maltreatment_status": p["maltreatment_status"], "maltreatment_type": p["maltreatment_type"],
+            "status": p["status"]} for p in data.participants], columns=list(BASE_LABELS)[:10])
+        if self.allocation != "none":
+            alloc = {a["participant_id"]: a for a in data.allocations or []}
+            intervention = data.protocol.intervention_arm.id
+            if self.allocation == "arms":
+                part["arm"] = [alloc.get(p, {}).get("arm") for p in part["participant_id"]]
+                part["treat"] = [None if a is None else int(a == intervention) for a in part["arm"]]
+            else:
+                inverse = {arm: code for code, arm in self.code_key(data).items()}
+                part["arm_code"] = [inverse.get(alloc.get(p, {}).get("arm")) for p in part["participant_id"]]
+            if self.allocation == "arms":
+                part["randomised_on"] = [alloc.get(p, {}).get("allocated_on") for p in part["participant_id"]]
+        visits = pd.DataFrame([{
+            "participant_id": v["participant_id"], "visit_id": v["visit_id"], "month": v["month"], "due_on": v["due_on"],
+            "completed_on": v["completed_on"], "status": v["status"], "missed_reason": v["missed_reason"],
+            "days": (v["completed_on"] - enrolled[v["participant_id"]]).days if v["completed_on"] else None}
+            for v in data.visits], columns=["participant_id", "visit_id", "month", "due_on", "completed_on", "status",
+                                            "missed_reason", "days"])
+        resp = pd.DataFrame([{
+            "participant_id": r["participant_id"], "visit_id": r["visit_id"], "month": month.get(r["visit_id"]),
+            "instrument": r["instrument"], "respondent": r["respondent"], "item": r["item"], "entry": r["entry"],
+            "value_num": _number(r["instrument"], r["item"], r["value"]), "value_text": r["value"],
+            "missing_code": r["missing_code"]} for r in data.responses],
+            columns=["participant_id", "visit_id", "month", "instrument", "respondent", "item", "entry", "value_num",
+                     "value_text", "missing_code"])
+        scores = pd.DataFrame([{
+            "participant_id": s["participant_id"], "visit_id": s["visit_id"], "month": month.get(s["visit_id"]),
+            "instrument": s["instrument"], "respondent": s["respondent"], "scale": s["scale"], "value": s["value"],
+            "category": s["category"], "missing_reason": s["missing_reason"]} for s in data.scores],
+            columns=["participant_id", "visit_id", "month", "instrument", "respondent", "scale", "value", "category",
+                     "missing_reason"])
+        events = pd.DataFrame([{
+            "participant_id": e["participant_id"], "event_type": e["event_type"], "occurred_on": e["occurred_on"],
+            "seriousness": e["seriousness"], "relatedness": e["relatedness"], "expectedness": e["expectedness"],
+            "details": json.dumps(e["details"], sort_keys=True)} for e in data.events],
+            columns=["participant_id", "event_type", "occurred_on", "seriousness", "relatedness", "expectedness",
+                     "details"])
+        wide_labels: dict[str, str] = {}
+        if not scores.empty:
+            s1 = scores.dropna(subset=["month"]).copy()
+            s1["col"] = [f"{i}_{s}_{int(m)}" for i, s, m in zip(s1["instrument"], s1["scale"], s1["month"], strict=True)]
+            wide = s1.pivot_table(index="participant_id", columns="col", values="value", aggfunc="first")
+            for col in sorted(s1["col"].unique()):
+                i, s, m = s1.loc[s1["col"] == col, ["instrument", "scale", "month"]].iloc[0]
+                inst = instrument(i)
+                title = inst.title if inst else i
+                wide_labels[col] = f"{title}: {s} at month {int(m)}"
+                part[col] = part["participant_id"].map(wide[col]) if col in wide else np.nan
+        tables = {"participants": part, "visits": visits, "responses": resp, "scores": scores, "events": events}
+        return tables, _dictionary(tables, data, wide_labels, self.allocation)
+
+    # ------------------------------------------------------------------ files
+    def write(self, store: Store, actor: Actor, out_dir: str | Path) -> ExportResult:
+        out = Path(out_dir)
+        if self.key_file is not None and Path(self.key_file).resolve().is_relative_to(out.resolve()):
+            raise FieldError("--key-file", str(self.key_file), "a path outside the export folder",
+                             "the code key must not travel with the blinded data")
+        with store.read() as session:
+            data = read_trial(session, actor)
+        tables, dictionary = self.frames(data, actor)
+        out.mkdir(parents=True, exist_ok=True)
+        files: list[Path] = []
+        for name, df in tables.items():
+            if "csv" in self.formats:
+                files.append(out / f"{name}.csv")
+                df.to_csv(files[-1], index=False)
+            if "parquet" in self.formats:
+                files.append(out / f"{name}.parquet")
+                df.to_parquet(files[-1], index=False)
+            if "dta" in self.formats:
+                files.append(out / f"{name}.dta")
+                _to_stata(df, dictionary[dictionary["table"] == name], files[-1], data.trial["id"], name)
+        files.append(out / "dictionary.csv")
+        dictionary.to_csv(files[-1], index=False)
+        files.append(out / "dictionary.json")
+        files[-1].write_text(json.dumps(dictionary.to_dict(orient="records"), indent=1, ensure_ascii=False),
+                             encoding="utf-8")
+        manifest = {"trial": data.trial["id"], "allocation": self.allocation, "actor": actor.username,
+                    "files": {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in files}}
+        files.append(out / "manifest.json")
+        files[-1].write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+        key_path, detail = None, dict(manifest)
+        if self.allocation == "coded":
+            key_path = Path(self.key_file)  # type: ignore[arg-type]
+            key_path.parent.mkdir(parents=True, exist_ok=True)
+            key = {"trial": data.trial["id"], "seed": self.seed, "codes": self.code_key(data),
+                   "export_manifest_sha256": hashlib.sha256(files[-1].read_bytes()).hexdigest()}
+            key_path.write_text(json.dumps(key, indent=1), encoding="utf-8")
+            detail["code_key_sha256"] = hashlib.sha256(key_path.read_bytes()).hexdigest()
+        with store.unit_of_work(actor=actor.username) as uow:
+            uow.log_event("export", table_name="analysis", record_id=out.name, trial_id=actor.trial_id, detail=detail)
+            uow.commit()
+        return ExportResult(out, tuple(files), {k: len(v) for k, v in tables.items()}, self.allocation, key_path)
+
+
+def _number(name: str, item: str, value: str | None) -> float | None:
+    inst = instrument(name)
+    if value is None or inst is None:
+        return None
+    try:
+        it = inst.item(item)
+    except KeyError:
+        return None
+    if not it.numeric:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def _codes(table: str, col: str, data: TrialData, allocation: str) -> str:
+    if col == "missing_code":
+        return "; ".join(f"{k}={v}" for k, v in MISSING_LABELS.items())
+    if col == "arm":
+        return "; ".join(f"{a.id}={a.name}" for a in data.protocol.arms)
+    if col == "treat":
+        return "1=intervention; 0=usual care"
+    if col == "arm_code":
+        return "A, B, ... (key held back)"
+    if col == "event_type":
+        return "; ".join(f"{e.id}={e.label}" for e in data.protocol.events)
+    if col == "visit_id":
+        return "; ".join(f"{v.id}={v.label}" for v in data.protocol.visits)
+    return ""
+
+
+def _dictionary(tables: dict[str, pd.DataFrame], data: TrialData, wide: dict[str, str], allocation: str) -> pd.DataFrame:
+    rows = []
+    for table, df in tables.items():
+        taken: set[str] = set()
+        for col in df.columns:
+            short = stata_name(col, taken)
+            taken.add(short)
+            kind = "date" if col.endswith("_on") else ("categorical" if col in CATEGORICAL else str(df[col].dtype))
+            rows.append({"table": table, "variable": col, "stata_name": short,
+                         "label": BASE_LABELS.get(col) or wide.get(col, col), "type": kind,
+                         "codes": _codes(table, col, data, allocation), "unit": "years" if col == "age_years" else
+                         ("days" if col == "days" else "")})
+    for name, _v in data.instruments_used():  # item-level codes and units for the responses table
+        inst = instrument(name)
+        for it in inst.items if inst else ():
+            codes = "; ".join(f"{k}={v}" for k, v in (it.value_labels or {}).items())
+            rows.append({"table": f"responses:{name}", "variable": it.code, "stata_name": "", "label": it.label,
+                         "type": it.response_type, "codes": codes, "unit": it.unit or ""})
+    return pd.DataFrame(rows, columns=["table", "variable", "stata_name", "label", "type", "codes", "unit"])
+
+
+def _to_stata(df: pd.DataFrame, dic: pd.DataFrame, path: Path, trial: str, name: str) -> None:
+    out = df.copy()
+    names = dict(zip(dic["variable"], dic["stata_name"], strict=True))
+    labels = dict(zip(dic["variable"], dic["label"], strict=True))
+    dates: dict[str, str] = {}
+    for col in out.columns:
+        if col.endswith("_on"):
+            out[col] = pd.to_datetime(out[col])
+            dates[names[col]] = "td"
+        elif col in CATEGORICAL:
+            out[col] = pd.Categorical(out[col])
+        elif out[col].dtype == object:
+            out[col] = out[col].fillna("").astype(str)
+        elif col in ("treat", "entry", "month", "days"):
+            out[col] = pd.to_numeric(out[col], errors="coerce")
+    out = out.rename(columns=names)
+    out.to_stata(path, write_index=False, version=118, convert_dates=dates,
+                 variable_labels={names[c]: str(labels[c])[:80] for c in df.columns},
+                 data_label=f"securebase {trial} {name}"[:80])
+
+
+__all__ = ["ALLOCATION_MODES", "AnalysisExport", "ExportResult", "FORMATS", "stata_name"]
