@@ -149,3 +149,16 @@ def test_mapping_recode_missing_value_is_a_clear_error(tmp_path):
     mapping.write_text(mapping.read_text().replace('recode: {"1": 1, "2": 0}', 'recode: {"1": 1}'))
     with pytest.raises(DataError, match=r"value\(s\) \['2'\].*no recode"):
         load_external(path, mapping=mapping)
+
+
+def test_numeric_coded_factors_are_categories(care_trial):
+    p = care_trial.participants
+    codes = {s: i + 1 for i, s in enumerate(sorted(p.site.unique()))}
+    coded = p.assign(site=p.site.map(codes))
+    full = load_plan("ng26-care")
+    first = full.outcomes[0].model_copy(update={"sensitivity": [], "subgroups": []})
+    plan = full.model_copy(update={"outcomes": [first], "multiplicity": full.multiplicity.model_copy(
+        update={"family": ["behaviour"]})})
+    a = run_plan(plan, p).outcomes[0].primary.result
+    b = run_plan(plan, coded).outcomes[0].primary.result
+    assert a.estimate == pytest.approx(b.estimate, rel=1e-10) and a.se == pytest.approx(b.se, rel=1e-10)

@@ -265,6 +265,16 @@ def run_plan(plan: Plan, participants: pd.DataFrame, visits: pd.DataFrame | None
     if on_error not in ("raise", "record"):
         raise DataError(f"on_error must be 'raise' or 'record' (got {on_error!r})")
     participants = _prepare(participants)
+    # minimisation factors, subgroup variables and strata are categories even when coded as numbers
+    # (a site coded 1, 2, 3 must not enter a model as a linear term)
+    factors = {*plan.minimisation_factors, *(s.variable for s in plan.subgroups),
+               *(c for o in plan.outcomes for m in (o.model, *(x.model for x in o.sensitivity if x.model))
+                 for c in m.strata)}
+    for c in factors:
+        if c in participants.columns and pd.api.types.is_numeric_dtype(participants[c]):
+            col = participants[c]
+            participants = participants.assign(**{c: col.map(lambda v: v if pd.isna(v) else (
+                str(int(v)) if float(v).is_integer() else str(v)))})
     outcomes = [run_outcome(plan, o, participants, visits, on_error) for o in plan.outcomes]
     mu = plan.multiplicity
     by_id = {o.id: o for o in outcomes}
