@@ -104,3 +104,41 @@ def enrol(uow: UnitOfWork, proto: Protocol, n: int, *, seed: int = 7, start: int
     uow.session.add_all(consents)
     uow.session.flush()
     return ids
+
+
+def bulk_enrol(uow: UnitOfWork, proto: Protocol, n: int, *, seed: int = 11, on: date = date(2026, 11, 2)) -> list[str]:
+    """Enrol ``n`` participants fast with Core bulk inserts (test set-up only: these rows are not audited)."""
+    from sqlalchemy import insert, select
+
+    rng = np.random.default_rng(seed)
+    sites = [s.code for s in proto.sites]
+    rows, ids = [], []
+    for i in range(n):
+        pid = f"{proto.participant_prefix}-{i + 1:04d}"
+        age = float(rng.integers(5, 18))
+        band = "5-10" if int(age) <= 10 else "11-17"
+        values = {"age_band": band}
+        if "care_status" in proto.factor_names:
+            values["care_status"] = CARE_STATUSES[int(rng.integers(len(CARE_STATUSES)))]
+        if "maltreatment_type" in proto.factor_names:
+            values["maltreatment_type"] = ("sexual", "physical", "emotional", "neglect")[int(rng.integers(4))]
+        rows.append({"trial_id": proto.id, "participant_id": pid, "site_code": sites[int(rng.integers(len(sites)))],
+                     "status": "enrolled", "enrolled_on": on, "age_years": age, "age_band": band,
+                     "care_status": values.get("care_status"), "maltreatment_type": values.get("maltreatment_type"),
+                     "strata": values})
+        ids.append(pid)
+    s = uow.session
+    s.execute(insert(Participant), rows)
+    pks = dict(s.execute(select(Participant.participant_id, Participant.id).where(Participant.trial_id == proto.id)).all())
+    s.execute(insert(ScreeningRecord), [
+        {"trial_id": proto.id, "site_code": r["site_code"], "screening_number": f"S{i + 1:05d}", "screened_on": on,
+         "answers": {}, "eligible": True, "ineligible_reasons": "", "approached": True, "outcome": "enrolled",
+         "participant_pk": pks[r["participant_id"]], "screened_by": "recruiter"} for i, r in enumerate(rows)])
+    consents = []
+    for r in rows:
+        pk = pks[r["participant_id"]]
+        kinds = ["carer_consent"] + (["child_assent"] if r["age_years"] >= 7 else [])
+        consents += [{"trial_id": proto.id, "participant_pk": pk, "screening_pk": None, "kind": k, "form_version": "1.0",
+                      "signatory_role": "carer", "given": True, "signed_on": on, "recorded_by": "recruiter"} for k in kinds]
+    s.execute(insert(Consent), consents)
+    return ids

@@ -393,6 +393,15 @@ def allocation_for(uow: UnitOfWork, actor: Actor, participant_id: str) -> Alloca
     return _view(uow, protocol, p, alloc, newly=False)
 
 
+def allocation_view(uow: UnitOfWork, p: Participant) -> AllocationView:
+    """The allocation of ``p`` with no role check: for services that have checked the right already
+    (emergency unblinding). Raises NotFound when ``p`` is not randomised."""
+    alloc = uow.session.execute(_ALLOC_OF, {"pk": p.id}).scalar_one_or_none()
+    if alloc is None:
+        raise NotFound(f"participant '{p.participant_id}' has not been randomised yet")
+    return _view(uow, _protocol_from_text(uow.trial(p.trial_id).protocol_yaml), p, alloc, newly=False)
+
+
 def _view(uow: UnitOfWork, protocol: Protocol, p: Participant, alloc: Allocation, *, newly: bool) -> AllocationView:
     visits = uow.session.execute(_VISITS, {"pk": p.id}).scalars().all()
     labels = {v.id: v.label for v in protocol.visits}
@@ -406,5 +415,5 @@ def _view(uow: UnitOfWork, protocol: Protocol, p: Participant, alloc: Allocation
                                          v.window_closes) for v in visits))
 
 
-__all__ = ["ASSENT_MIN_AGE", "AllocationView", "ListStatus", "RANDOMISERS", "VisitDue", "allocation_for",
+__all__ = ["ASSENT_MIN_AGE", "AllocationView", "ListStatus", "RANDOMISERS", "VisitDue", "allocation_for", "allocation_view",
            "blinding_message", "extend_list", "list_status", "prepare_lists", "randomise", "readiness", "trial_scheme"]
