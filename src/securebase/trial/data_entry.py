@@ -105,6 +105,13 @@ def instruments_for_visit(session: Session, actor: Actor, participant_id: str, v
     return out
 
 
+def _lock_visit(uow: UnitOfWork, v: Visit) -> None:
+    """Serialise saves of one visit's forms (a row lock on PostgreSQL; SQLite write units are already serial),
+    so two people saving the same form at once cannot both insert its answers."""
+    if uow.store.dialect == "postgresql":
+        uow.session.execute(select(Visit.id).where(Visit.id == v.id).with_for_update())
+
+
 def _rows(session: Session, v: Visit, instrument: str, entry: int) -> dict[str, Response]:
     rows = session.execute(select(Response).where(Response.visit_pk == v.id, Response.instrument == instrument,
                                                   Response.entry == entry)).scalars().all()
@@ -165,6 +172,7 @@ def save_responses(uow: UnitOfWork, actor: Actor, participant_id: str, visit_id:
         raise ConflictError(f"visit '{visit_id}' of {participant_id} is recorded as {v.status}; "
                             "change the visit outcome (with a reason) before entering data")
     inst = _instrument(instrument)
+    _lock_visit(uow, v)
     existing = _rows(uow.session, v, instrument, entry)
     if entry == 2:
         first = _rows(uow.session, v, instrument, 1)

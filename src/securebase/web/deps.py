@@ -13,9 +13,10 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from fastapi import Request
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from securebase.errors import PermissionDenied
+from securebase.errors import ConflictError, PermissionDenied
 from securebase.settings import Settings
 from securebase.store import Store, UnitOfWork
 from securebase.trial.accounts import NotAuthenticated, authenticate_token
@@ -88,11 +89,15 @@ def read(request: Request, username: str, trial_id: str, fn: Callable[[Session, 
 def write(request: Request, username: str, trial_id: str, fn: Callable[[UnitOfWork, Actor], T],
           reason: str | None = None) -> T:
     """Run ``fn`` in one unit of work for ``username`` on ``trial_id`` and commit it."""
-    with store_of(request).unit_of_work(actor=username, reason=(reason or None)) as uow:
-        actor = actor_for(uow.session, username, trial_id)
-        out = fn(uow, actor)
-        uow.commit()
-        return out
+    try:
+        with store_of(request).unit_of_work(actor=username, reason=(reason or None)) as uow:
+            actor = actor_for(uow.session, username, trial_id)
+            out = fn(uow, actor)
+            uow.commit()
+            return out
+    except IntegrityError:
+        raise ConflictError("someone else saved the same record at the same moment; nothing of yours was saved. "
+                            "Reload the page and try again") from None
 
 
 def plain(value: Any) -> Any:
