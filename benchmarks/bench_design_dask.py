@@ -33,10 +33,13 @@ def _run(sc: PowerScenario, sims: int, batch: int, workers: int, in_process: boo
         res = run_seeded(power_batch, seed=2026, n_total=sims, batch_size=batch, progress=False, args=(sj,))
         el = time.perf_counter() - t0
         return summarise(res, sc, 2026, batch).power, el, el
+    import dask
     from dask.distributed import Client, LocalCluster
 
+    from securebase.analysis.runner import worker_environ
+
     t0 = time.perf_counter()
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": worker_environ()}), LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                       silence_logs=40) as cluster, Client(cluster) as client:
         client.wait_for_workers(workers)
         client.run(lambda: __import__("securebase.analysis.design.power"))  # warm imports on the workers
