@@ -16,20 +16,16 @@ from securebase.store import open_store, verify_chain
 from securebase.store.tables import Participant
 
 
-def _other(url: str) -> str:
-    return "postgresql" if url.startswith("sqlite") else "sqlite"
-
-
-@pytest.mark.parametrize("target_kind", ["same", "other"])
-def test_backup_restore_loses_nothing(care_trial, store_url, tmp_path, fresh_url, target_kind) -> None:  # type: ignore[no-untyped-def]
-    if store_url.startswith("sqlite") and target_kind == "same":
-        pytest.skip("SQLite to SQLite is the CLI test below")
+@pytest.mark.parametrize(("source", "kind"), [("sqlite", "postgresql"), ("postgresql", "postgresql"),
+                                              ("postgresql", "sqlite")])
+def test_backup_restore_loses_nothing(fresh_care, tmp_path, fresh_url, source, kind) -> None:  # type: ignore[no-untyped-def]
+    """SQLite to SQLite is the CLI test below."""
+    care_trial = fresh_care(source)
     build_trial(care_trial, n=3)
     path = backup_store(care_trial, tmp_path / "b.zip").path
     manifest = read_manifest(path)
     counts = {t["name"]: t["rows"] for t in manifest["tables"]}
     assert counts["responses"] > 100 and counts["audit_log"] > counts["responses"]
-    kind = ("sqlite" if store_url.startswith("sqlite") else "postgresql") if target_kind == "same" else _other(store_url)
     target = open_store(fresh_url(kind))
     result = restore_store(target, path)
     assert result.rows == counts
@@ -51,9 +47,8 @@ def test_backup_restore_loses_nothing(care_trial, store_url, tmp_path, fresh_url
     target.dispose()
 
 
-def test_restore_refuses_damaged_backup_and_non_empty_target(care_trial, store_url, tmp_path, fresh_url) -> None:  # type: ignore[no-untyped-def]
-    if not store_url.startswith("sqlite"):
-        pytest.skip("checks of the file do not depend on the backend")
+def test_restore_refuses_damaged_backup_and_non_empty_target(fresh_care, tmp_path, fresh_url) -> None:  # type: ignore[no-untyped-def]
+    care_trial = fresh_care("sqlite")
     build_trial(care_trial, n=2)
     path = backup_store(care_trial, tmp_path / "b.zip").path
     with pytest.raises(ConflictError, match="already holds data"):
@@ -73,9 +68,9 @@ def test_restore_refuses_damaged_backup_and_non_empty_target(care_trial, store_u
         restore_store(target, tmp_path / "junk.zip")
 
 
-def test_backup_restore_compare_cli(care_trial, store_url, tmp_path, fresh_url, capsys) -> None:  # type: ignore[no-untyped-def]
-    if not store_url.startswith("sqlite"):
-        pytest.skip("the CLI path is the same on both backends; the cross-backend restore is tested above")
+def test_backup_restore_compare_cli(fresh_care, tmp_path, fresh_url, capsys) -> None:  # type: ignore[no-untyped-def]
+    care_trial = fresh_care("sqlite")
+    store_url = care_trial.url
     build_trial(care_trial, n=2)
     target = fresh_url("sqlite")
     assert main(["backup", str(tmp_path / "cli.zip"), "--db", store_url]) == 0

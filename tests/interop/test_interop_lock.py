@@ -65,10 +65,10 @@ def test_every_cli_command_is_classified() -> None:
                      "trial) or to NOT_TRIAL_WRITES in tests/interop/test_interop_lock.py")
 
 
-def test_locked_trial_refuses_every_cli_write(care_trial, store_url, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
-    if not store_url.startswith("sqlite"):
-        pytest.skip("the lock is enforced in the store for both backends (tests/foundation); the CLI is tested once")
-    st, db = care_trial, ["--db", store_url]
+def test_locked_trial_refuses_every_cli_write(fresh_care, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """On SQLite: the lock is enforced in the store on both backends (tests/foundation, test_lock_rules)."""
+    st = fresh_care("sqlite")
+    db = ["--db", st.url]
     build_trial(st, n=1)
     odm = write_odm(st, ADMIN, tmp_path / "t.xml").path
     rc = write_redcap(st, ADMIN, tmp_path / "rc")

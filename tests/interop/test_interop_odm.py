@@ -41,7 +41,8 @@ def test_odm_round_trip_loses_nothing(care_trial, fresh_care, tmp_path) -> None:
     assert codes == {None, "not_answered", "not_applicable", "refused"}
 
 
-def test_blinded_export_has_no_allocation_and_invalid_files_are_refused(care_trial, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_blinded_export_has_no_allocation_and_invalid_files_are_refused(fresh_care, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    care_trial = fresh_care("sqlite")
     build_trial(care_trial, n=2)
     out = write_odm(care_trial, BLINDED, tmp_path / "blind.xml")
     text = out.path.read_text()
@@ -58,7 +59,8 @@ def test_blinded_export_has_no_allocation_and_invalid_files_are_refused(care_tri
         import_odm(care_trial, ADMIN, bad)
 
 
-def test_import_into_locked_trial_is_refused(care_trial, fresh_care, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_import_into_locked_trial_is_refused(fresh_care, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    care_trial = fresh_care("sqlite")
     build_trial(care_trial, n=1)
     out = write_odm(care_trial, ADMIN, tmp_path / "t.xml")
     target = fresh_care("sqlite")
