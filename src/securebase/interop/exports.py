@@ -129,7 +129,7 @@ class AnalysisExport:
                 part["arm"] = [alloc.get(p, {}).get("arm") for p in part["participant_id"]]
                 part["treat"] = [None if a is None else int(a == intervention) for a in part["arm"]]
             else:
-                inverse = {arm: code for code, arm in self.code_key(data).items()}
+                inverse: dict[Any, str] = {arm: code for code, arm in self.code_key(data).items()}
                 part["arm_code"] = [inverse.get(alloc.get(p, {}).get("arm")) for p in part["participant_id"]]
             if self.allocation == "arms":
                 part["randomised_on"] = [alloc.get(p, {}).get("allocated_on") for p in part["participant_id"]]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from securebase.errors import NotFound
@@ -78,7 +78,7 @@ class TrialData:
         return list(seen.items())
 
 
-def _rows(session: Session, table: Table, *where: Any) -> list[dict[str, Any]]:
+def _rows(session: Session, table: Any, *where: Any) -> list[dict[str, Any]]:
     order = [table.c[c.name] for c in table.primary_key.columns]
     return [dict(r) for r in session.execute(select(table).where(*where).order_by(*order)).mappings()]
 

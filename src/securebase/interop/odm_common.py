@@ -41,7 +41,7 @@ from importlib import resources
 from typing import Any
 
 from lxml import etree
-from sqlalchemy import JSON, Boolean, Date, Float, Integer, Table
+from sqlalchemy import JSON, Boolean, Date, Float, Integer
 
 from securebase.errors import DataError
 from securebase.store.tables.base import UTCDateTime
@@ -117,7 +117,7 @@ def from_text(column: Any, text: str, where: str) -> Any:
     return text
 
 
-def table_columns(table: Table) -> list[Any]:
+def table_columns(table: Any) -> list[Any]:
     return [c for c in table.columns if c.name not in SKIP_COLUMNS]
 
 

@@ -180,7 +180,7 @@ class _Importer:
         for name, inst in self.project.instruments.items():
             meta = {t.split(".", 1)[1]: var for var, (f, t) in tags.items() if f == name and t.startswith("responses.")}
             raw_main: dict[str, Any] = {}
-            respondent = inst.respondent
+            respondent: str = inst.respondent
             for entry, r in rows:
                 answered = {var: (r.get(var) or "").strip() for var, (i, _c) in self.project.items.items() if i is inst}
                 answered = {k: x for k, x in answered.items() if x}
