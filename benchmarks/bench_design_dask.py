@@ -18,6 +18,7 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_v, "1")
 
 import argparse  # noqa: E402
+import resource  # noqa: E402
 import time  # noqa: E402
 
 from securebase.analysis.design.power import PowerScenario, power_batch, summarise  # noqa: E402
@@ -25,14 +26,19 @@ from securebase.analysis.design.simulate import make_parameters  # noqa: E402
 from securebase.analysis.runner import run_seeded  # noqa: E402
 
 
-def _run(sc: PowerScenario, sims: int, batch: int, workers: int, in_process: bool) -> tuple[float, float, float]:
-    """(power, seconds for the batches, seconds including cluster start-up)."""
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def _run(sc: PowerScenario, sims: int, batch: int, workers: int, in_process: bool) -> tuple[float, ...]:
+    """(power, seconds for the batches, seconds including cluster start-up, CPU seconds of the workers)."""
     sj = sc.model_dump(mode="json")
     if in_process:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _cpu()
         res = run_seeded(power_batch, seed=2026, n_total=sims, batch_size=batch, progress=False, args=(sj,))
         el = time.perf_counter() - t0
-        return summarise(res, sc, 2026, batch).power, el, el
+        return summarise(res, sc, 2026, batch).power, el, el, _cpu() - c0
     import dask
     from dask.distributed import Client, LocalCluster
 
@@ -43,11 +49,13 @@ def _run(sc: PowerScenario, sims: int, batch: int, workers: int, in_process: boo
                       silence_logs=40) as cluster, Client(cluster) as client:
         client.wait_for_workers(workers)
         client.run(lambda: __import__("securebase.analysis.design.power"))  # warm imports on the workers
+        c0 = sum(client.run(_cpu).values())
         t1 = time.perf_counter()
         res = run_seeded(power_batch, seed=2026, n_total=sims, batch_size=batch, scheduler=cluster.scheduler_address,
                          progress=False, args=(sj,))
         t2 = time.perf_counter()
-    return summarise(res, sc, 2026, batch).power, t2 - t1, t2 - t0
+        cpu = sum(client.run(_cpu).values()) - c0
+    return summarise(res, sc, 2026, batch).power, t2 - t1, t2 - t0, cpu
 
 
 def main() -> None:
@@ -61,17 +69,21 @@ def main() -> None:
                        covariates=("age", "female"))
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     print(f"job: {sims} simulated trials (and {sims} under the null), batches of {args.batch_size}")
-    p1, t1, _ = _run(sc, sims, args.batch_size, 1, True)
-    print(f"  in-process, 1 worker         {t1:7.1f} s   power {p1:.4f}")
-    pc1, tc1, tc1_all = _run(sc, sims, args.batch_size, 1, False)
-    print(f"  LocalCluster, 1 worker       {tc1:7.1f} s   ({tc1_all:.1f} s with start-up)   power {pc1:.4f}")
-    p2, t2, t2_all = _run(sc, sims, args.batch_size, 2, False)
-    print(f"  LocalCluster, 2 workers      {t2:7.1f} s   ({t2_all:.1f} s with start-up)   power {p2:.4f}")
+    p1, t1, _, u1 = _run(sc, sims, args.batch_size, 1, True)
+    print(f"  in-process, 1 worker         {t1:7.1f} s   CPU {u1:6.1f} s ({u1 / t1:.2f} cores)   power {p1:.4f}")
+    pc1, tc1, tc1_all, uc1 = _run(sc, sims, args.batch_size, 1, False)
+    print(f"  LocalCluster, 1 worker       {tc1:7.1f} s   CPU {uc1:6.1f} s ({uc1 / tc1:.2f} cores)   "
+          f"({tc1_all:.1f} s with start-up)   power {pc1:.4f}")
+    p2, t2, t2_all, u2 = _run(sc, sims, args.batch_size, 2, False)
+    print(f"  LocalCluster, 2 workers      {t2:7.1f} s   CPU {u2:6.1f} s ({u2 / t2:.2f} cores)   "
+          f"({t2_all:.1f} s with start-up)   power {p2:.4f}")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
     assert p1 == pc1 == p2, "power estimates differ between worker counts"
     print("identical power estimates: yes")
     print(f"speed-up, 2 workers vs in-process:          {t1 / t2:.2f}x (with start-up {t1 / t2_all:.2f}x; target 1.6x)")
     print(f"speed-up, 2 workers vs 1-worker cluster:    {tc1 / t2:.2f}x")
+    print(f"CPU seconds per 1000 trials: in-process {1000 * u1 / sims:.2f}, 2 workers {1000 * u2 / sims:.2f} "
+          "(equal CPU cost means the speed-up is limited only by the cores other jobs leave free)")
 
 
 if __name__ == "__main__":

@@ -332,3 +332,57 @@ def test_screen_and_consent_helper_marks_consented(care_trial) -> None:  # type:
     with care_trial.read() as s:
         assert screening.get_screening(s, actor(care_trial, "rec1"), number)["outcome"] == "consented"
     assert date.today() > days_ago(1)
+
+
+def test_what_each_withdrawal_level_stops(world) -> None:  # type: ignore[no-untyped-def]
+    store, w = world
+    everyone = w["participants"]["LA01"] + w["participants"]["LA02"]
+    inter = next(p for p, arm in everyone if arm == "intervention")
+    other = next(p for p, _ in everyone if p != inter)
+    tm, a1 = actor(store, "tm"), actor(store, "assessor1")
+    la01 = w["participants"]["LA01"][0][0]
+    with store.unit_of_work(actor="tm") as uow:
+        delivery.record_session(uow, tm, inter, session_number=1, offered_on=days_ago(150), attended=True,
+                                therapist="T1")
+        consent.withdraw(uow, tm, inter, level="intervention", reason="carer stopped", withdrawn_on=days_ago(100))
+        with pytest.raises(ConflictError, match="withdrew from the intervention"):
+            delivery.record_session(uow, tm, inter, session_number=2, offered_on=days_ago(90), attended=True,
+                                    therapist="T1")
+        uow.commit()
+    with store.read() as s:  # follow-up continues after an intervention withdrawal
+        assert any(v["participant_id"] == inter for v in visits.upcoming_visits(s, tm))
+    with store.unit_of_work(actor="assessor1") as uow:
+        data_entry.save_responses(uow, a1, la01, "m6", "sdq_parent", valid_responses("sdq_parent"))
+        uow.commit()
+    with store.unit_of_work(actor="tm") as uow:
+        consent.withdraw(uow, tm, la01, level="data_use", reason="asked that no more data be used",
+                         withdrawn_on=days_ago(50))
+        consent.withdraw(uow, tm, other if other != la01 else inter, level="follow_up", reason="moved")
+        uow.commit()
+    with store.read() as s:
+        data = extract_datasets(s, actor(store, "ustat"))
+        row = data.participants.set_index("participant_id").loc[la01]
+        assert row.isna()["sdq_total_6"]  # collected after the data-use withdrawal: not used
+        assert len(data.participants) == 6  # the participant stays in the ITT population
+        assert visits.participant_visits(s, tm, la01)[2]["status"] == "withdrawn"
+
+
+def test_resource_use_entry_reaches_the_analysis_frame(world) -> None:  # type: ignore[no-untyped-def]
+    store, w = world
+    pid = w["participants"]["LA01"][0][0]
+    a1 = actor(store, "assessor1")
+    answers = valid_responses("resource_use")
+    answers.update({"period_start": days_ago(200).isoformat(), "period_end": days_ago(20).isoformat(),
+                    "gp_contacts": 3, "camhs_contacts": 2})
+    with store.unit_of_work(actor="assessor1") as uow:
+        data_entry.save_responses(uow, a1, pid, "m6", "resource_use", answers)
+        uow.commit()
+    with store.read() as s:
+        ru = extract_datasets(s, actor(store, "ustat")).resource_use
+        blind = extract_datasets(s, actor(store, "bstat")).resource_use
+    mine = ru[ru["participant_id"] == pid].set_index("item")
+    inst = load_instrument("resource_use")
+    gp, camhs = inst.item("gp_contacts").cost_key, inst.item("camhs_contacts").cost_key
+    assert mine.loc[gp, "quantity"] == 3.0 and mine.loc[camhs, "quantity"] == 2.0
+    assert mine.loc[gp, "period_start_days"] == 0 and mine.loc[gp, "period_end_days"] == 180
+    assert list(ru.columns) == list(schema.RESOURCE_USE_COLUMNS) and "arm" not in blind.columns

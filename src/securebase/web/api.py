@@ -26,7 +26,7 @@ from securebase.trial import (
 )
 from securebase.trial.accounts import user_trials
 from securebase.web import history
-from securebase.web.deps import api_user, plain, read, settings_of, store_of, write
+from securebase.web.deps import api_user, plain, read, read_uow, settings_of, store_of, write
 
 router = APIRouter(prefix="/api", tags=["api"])
 User = Annotated[str, Depends(api_user)]
@@ -216,7 +216,7 @@ def randomise(request: Request, user: User, trial_id: TrialId, pid: Pid) -> dict
 def allocation(request: Request, user: User, trial_id: TrialId, pid: Pid) -> dict[str, Any]:
     from securebase.trial.randomise import allocation_for
 
-    return write(request, user, trial_id, lambda u, a: plain(allocation_for(u, a, pid)))
+    return read_uow(request, user, trial_id, lambda u, a: plain(allocation_for(u, a, pid)))
 
 
 @router.get("/trials/{trial_id}/participants/{pid}/visits", summary="A participant's visits")
@@ -231,7 +231,7 @@ def visit_outcome(request: Request, user: User, trial_id: TrialId, pid: Pid, vis
         visits.record_visit_outcome(u, a, pid, visit_id, status=body.status, completed_on=body.completed_on,
                                     missed_reason=body.missed_reason, assessor=body.assessor)
         p, v = visits.get_visit(u.session, a, pid, visit_id)
-        return visits.visit_dict(v, p, visit_id)
+        return visits.visit_dict(v, p, _access.protocol_of(u.session, trial_id).visit(visit_id).label)
     return write(request, user, trial_id, run, reason=body.reason)
 
 

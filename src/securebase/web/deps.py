@@ -86,6 +86,12 @@ def read(request: Request, username: str, trial_id: str, fn: Callable[[Session, 
         return fn(session, actor)
 
 
+def read_uow(request: Request, username: str, trial_id: str, fn: Callable[[UnitOfWork, Actor], T]) -> T:
+    """Run a service that takes a unit of work but only reads (never committed; no write lock on SQLite)."""
+    with store_of(request).unit_of_work(actor=username, write=False) as uow:
+        return fn(uow, actor_for(uow.session, username, trial_id))
+
+
 def write(request: Request, username: str, trial_id: str, fn: Callable[[UnitOfWork, Actor], T],
           reason: str | None = None) -> T:
     """Run ``fn`` in one unit of work for ``username`` on ``trial_id`` and commit it."""

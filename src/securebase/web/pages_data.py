@@ -12,7 +12,7 @@ from securebase.errors import BlindingError, ConflictError, InputError
 from securebase.instruments import ResponseValidationError, load_instrument, validate_responses
 from securebase.trial import access, consent, dashboard, data_entry, delivery, enrol, events, queries, visits
 from securebase.web import history
-from securebase.web.deps import check_csrf, page_user, read, write
+from securebase.web.deps import check_csrf, page_user, read, read_uow, write
 from securebase.web.render import field, form, link, page
 
 router = APIRouter(include_in_schema=False)
@@ -51,8 +51,7 @@ def participant_page(request: Request, user: str, trial_id: str, pid: str, *, er
             if vs:
                 from securebase.trial.randomise import allocation_for
 
-                with request.app.state.store.unit_of_work(actor=user, write=False) as uow:
-                    view = allocation_for(uow, a, pid)
+                view = read_uow(request, user, trial_id, lambda u, act: allocation_for(u, act, pid))
                 out.append({"heading": "Allocation", "id": "allocation", "dl": [
                     ("Arm", f"{view.arm_name} ({view.arm})"), ("Allocation number", view.sequence_number),
                     ("Allocated on", view.allocated_on.isoformat()), ("By", view.allocated_by)],

@@ -57,5 +57,5 @@ def score_items(items: np.ndarray) -> dict[str, np.ndarray]:
         with np.errstate(invalid="ignore"):
             mean = np.nanmean(np.where(present[:, None] > 0, cols, 0.0), axis=1)
         out[name] = np.where(present >= 3, np.floor(0.5 + mean * 5 + 1e-9), np.nan)
-    out["sdq_total"] = sum(out[k] for k in DIFFICULTIES)  # NaN propagates
+    out["sdq_total"] = out["sdq_emotional"] + out["sdq_conduct"] + out["sdq_hyperactivity"] + out["sdq_peer"]
     return out

@@ -103,11 +103,11 @@ def simulate_arrays(params: SimulationParameters, n_trials: int, rng: np.random.
     K = len(names)
     bidx = np.arange(B)[:, None]
     innov = {}
-    for m, e in ((6, e6), (12, e12)):
+    for month_, e in ((6, e6), (12, e12)):
         site_eff = rng.standard_normal((B, p.n_sites, K))[bidx, site]
         ther_eff = rng.standard_normal((B, n_ther, K))[bidx, np.maximum(therapist, 0)] * treat[..., None]
         own = 1 - p.site_icc - p.therapist_icc * treat[..., None]
-        innov[m] = np.sqrt(own) * e + math.sqrt(p.site_icc) * site_eff + math.sqrt(p.therapist_icc) * ther_eff
+        innov[month_] = np.sqrt(own) * e + math.sqrt(p.site_icc) * site_eff + math.sqrt(p.therapist_icc) * ther_eff
     z = {0: z0, 6: rho * z0 + np.sqrt(1 - rho**2) * innov[6], 12: rho * z0 + np.sqrt(1 - rho**2) * innov[12]}
     k_sdq = names.index("sdq_total")
 

@@ -141,10 +141,15 @@ def _check_rank(X: np.ndarray, names: list[str], what: str) -> None:
     if X.shape[0] <= X.shape[1]:
         raise DataError(f"{what}: {X.shape[0]} participants analysed for {X.shape[1]} model parameters; "
                         "the model needs more participants than parameters")
+    norms = np.linalg.norm(X, axis=0)
+    if (norms == 0).any():  # e.g. a treat-by-level column where the level has no one in the intervention arm
+        j = int(np.argmax(norms == 0))
+        raise DataError(f"{what}: model column '{names[j]}' is zero for every participant analysed; "
+                        "a factor level has no participants in one arm (merge small levels or drop the subgroup)")
     # find the first column that is a linear combination of those before it
-    r = np.linalg.qr(X / np.linalg.norm(X, axis=0), mode="r")
+    r = np.linalg.qr(X / norms, mode="r")
     diag = np.abs(np.diag(r))
-    if diag.min() < 1e-10:
+    if not np.isfinite(diag).all() or diag.min() < 1e-10:
         j = int(np.argmax(diag < 1e-10))
         raise DataError(f"{what}: model column '{names[j]}' is a linear combination of the columns "
                         f"before it ({names[:j]}); a factor level may have no participants in one arm, "

@@ -80,9 +80,17 @@ class _Imputer:
         return Y
 
     def _draw(self, xo: np.ndarray, yo: np.ndarray, xm: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        # a predictor column that is zero for every observed row (a factor level seen only among the missing)
+        # carries no information for this imputation model: drop it, as mice drops constant predictors
+        keep = np.abs(xo).sum(axis=0) > 0
+        xo, xm = xo[:, keep], xm[:, keep]
         xtx = xo.T @ xo
         xtx = xtx + 1e-5 * np.diag(np.diag(xtx))
-        v = np.linalg.inv(xtx)
+        try:
+            v = np.linalg.inv(xtx)
+        except np.linalg.LinAlgError:
+            raise DataError("multiple imputation: the imputation model's predictors are collinear among the "
+                            "observed values in one arm; use fewer predictors") from None
         bhat = v @ xo.T @ yo
         df = len(yo) - xo.shape[1]
         if df <= 0:

@@ -107,7 +107,7 @@ DIVERGED = 15.0
 HARD_STOP = 40.0
 
 
-def newton(derivs: Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray | None]], B: int, p: int, *,
+def newton(derivs: Callable[..., tuple[Any, Any, Any]], B: int, p: int, *,
            max_iter: int, tol: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Batched Newton-Raphson with step-halving for a concave log-likelihood.
 

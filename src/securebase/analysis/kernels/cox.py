@@ -13,6 +13,8 @@ as censored (``event`` 0) for the cause-specific hazard ratio.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from scipy import stats
 
@@ -42,7 +44,7 @@ def _tie_bounds(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _derivatives(Xs: np.ndarray, d: np.ndarray, mf: np.ndarray, beta: np.ndarray, start: np.ndarray | None,
-                 end: np.ndarray | None, need_info: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+                 end: np.ndarray | None, need_info: bool = True) -> tuple[Any, Any, Any]:
     eta = np.einsum("bnp,bp->bn", Xs, beta)
     eta -= (eta * mf).max(axis=1, keepdims=True)       # stabilise exp; l, U, I are invariant to a shift
     r = np.exp(eta) * mf
@@ -87,6 +89,8 @@ def fit_cox(X: np.ndarray, time: np.ndarray, event: np.ndarray, mask: np.ndarray
     Xs = np.take_along_axis(X, order[..., None], axis=1)
     scale = column_scale(Xs, mf)
     Xs = Xs / scale[:, None, :]
+    start: np.ndarray | None
+    end: np.ndarray | None
     start, end = _tie_bounds(t)
     tied_events = np.any((d[:, 1:] > 0) & (d[:, :-1] > 0) & (t[:, 1:] == t[:, :-1]))
     if not tied_events:
