@@ -200,7 +200,7 @@ def power_command(
     params = _params(protocol, n, effect_d, outcome, missing, set_, params_file)
     scenario = PowerScenario(params=params, analysis=analysis, outcome=outcome, covariates=tuple(covariate),
                              alpha=alpha)
-    run = {"n_sims": sims, "seed": seed, "batch_size": batch_size,
+    run: dict[str, Any] = {"n_sims": sims, "seed": seed, "batch_size": batch_size,
            "workers": workers if workers is not None else s.dask_workers,
            "scheduler": scheduler if scheduler is not None else (s.dask_scheduler or None),
            "progress": s.progress and sys.stderr.isatty(), "cache_dir": s.cache_dir if cache else None}
