@@ -114,8 +114,8 @@ def extract_datasets(session: Session, actor: Actor) -> TrialDatasets:
             events.setdefault(e.participant_pk, []).append(e)
     sessions: dict[int, list[InterventionSession]] = {}
     if unblinded:
-        for s in session.execute(select(InterventionSession).where(InterventionSession.trial_id == trial_id)).scalars():
-            sessions.setdefault(s.participant_pk, []).append(s)
+        for ses in session.execute(select(InterventionSession).where(InterventionSession.trial_id == trial_id)).scalars():
+            sessions.setdefault(ses.participant_pk, []).append(ses)
     threshold = protocol.intervention_arm.compliance_threshold_sessions
     rows, vrows = [], []
     for p in parts:

@@ -174,8 +174,10 @@ def decline(request: Request, user: User, trial_id: TrialId, number: Scr, body: 
 
 @router.get("/trials/{trial_id}/screening/{number}/consent", summary="Consent status")
 def consent_get(request: Request, user: User, trial_id: TrialId, number: Scr) -> dict[str, Any]:
-    return read(request, user, trial_id, lambda s, a: (_access.require(a, _access.RECRUITMENT_ROLES, "reading consent"),
-                                                       consent.consent_status(s, a, number))[1])
+    def run(s: Any, a: Any) -> dict[str, Any]:
+        _access.require(a, _access.RECRUITMENT_ROLES, "reading consent")
+        return consent.consent_status(s, a, number)
+    return read(request, user, trial_id, run)
 
 
 @router.post("/trials/{trial_id}/screening/{number}/consent", status_code=201, summary="Record a consent signature")

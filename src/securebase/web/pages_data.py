@@ -149,7 +149,7 @@ def audit_get(request: Request, trial_id: str, pid: str, user: User) -> HTMLResp
 def delivery_page(request: Request, user: str, trial_id: str, pid: str, *, error: str = "", status: int = 200) -> HTMLResponse:
     d = read(request, user, trial_id, lambda s, a: delivery.delivery_summary(s, a, pid))
     base = f"/trials/{trial_id}/participants/{pid}"
-    sections = [{"heading": "Summary", "dl": [
+    sections: list[dict[str, Any]] = [{"heading": "Summary", "dl": [
         ("Sessions offered", d["sessions_offered"]), ("Sessions attended", d["sessions_attended"]),
         ("Complier (threshold)", f"{d['complier']} ({d['threshold']})"), ("Therapists", ", ".join(d["therapists"])),
         ("Mean fidelity", d["mean_fidelity"])]},
@@ -269,7 +269,7 @@ def form_page(request: Request, user: str, trial_id: str, pid: str, visit_id: st
         field("entry", "", "hidden", value=entry),
         field("complete", "Complete (every item answered or coded); untick to save as partial", "checkbox", value=True),
         field("reason", "Reason for change (needed when changing saved answers)")]
-    sections = [{"text": [f"{f['title']}, answered by the {f['respondent']}; entry {entry}"
+    sections: list[dict[str, Any]] = [{"text": [f"{f['title']}, answered by the {f['respondent']}; entry {entry}"
                           + (" (second, independent entry)" if entry == 2 else "") + "."],
                  "form": form(f"{base}?entry={entry}", fields, "Save", form_id="data-entry",
                               validate_url=f"{base}/validate")}]
