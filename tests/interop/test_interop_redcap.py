@@ -6,7 +6,7 @@ import csv
 import io
 
 from interop_compare import assert_same, snapshot
-from interop_synth import build_trial
+from interop_synth import add_edge_responses, build_trial
 
 from securebase.instruments import load_instrument
 from securebase.interop.redcap_dictionary import export_dictionary, import_dictionary
@@ -37,6 +37,10 @@ def test_redcap_round_trip_loses_nothing(care_trial, fresh_care, tmp_path) -> No
     assert rows_["events"] == counts["events"] and rows_["allocations"] == 3
     codes = {r["missing_code"] for r in snapshot(target)["responses"]}
     assert codes == {None, "not_answered", "not_applicable", "refused"}
+    # what one REDCap field cannot hold is reported, not silently dropped
+    add_edge_responses(care_trial)
+    warned = write_redcap(care_trial, ADMIN, tmp_path / "redcap2").warnings
+    assert len(warned) == 2 and "REDCap keeps the code" in warned[0] and "blank REDCap field" in warned[1]
 
 
 def test_flat_project_made_in_redcap(fresh_care, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -167,7 +167,8 @@ class AnalysisExport:
                 i, s, m = s1.loc[s1["col"] == col, ["instrument", "scale", "month"]].iloc[0]
                 inst = instrument(i)
                 title = inst.title if inst else i
-                wide_labels[col] = f"{title}: {s} at month {int(m)}"
+                label = next((sc.label for sc in (inst.scales if inst else ()) if sc.name == s and sc.label), s)
+                wide_labels[col] = f"{title}: {label} at month {int(m)}"
                 part[col] = part["participant_id"].map(wide[col]) if col in wide else np.nan
         tables = {"participants": part, "visits": visits, "responses": resp, "scores": scores, "events": events}
         return tables, _dictionary(tables, data, wide_labels, self.allocation)

@@ -94,7 +94,9 @@ class _Project:
                     for it in inst.items:
                         if var in (variable_name(inst.name, it.code), it.code, f"{form}_{it.code}"):
                             self.items[var] = (inst, it.code)
-        self.form_of_inst = {name: name for name in self.instruments}
+        for var, (form, tag) in self.tags.items():  # answers to items outside the instrument definition
+            if tag.startswith("items.") and form in self.instruments:
+                self.items[var] = (self.instruments[form], tag.split(".", 1)[1])
 
     def table_vars(self, tname: str) -> dict[str, str]:
         """var -> column of a securebase table form (tagged, or named ``<form>_<column>``)."""
@@ -198,7 +200,7 @@ class _Importer:
                         value=None if reason else cell, missing_code=reason, entry=entry, entered_by=by))
                     self.counts["responses"] += 1
                     self.counts["missing_codes"] += reason is not None
-                    if entry == 1:
+                    if entry == 1 and code in {i.code for i in inst.items}:
                         raw_main[code] = cell
             self.scores(inst, [r for e, r in rows if e == 1], raw_main, respondent, p, v, where)
 

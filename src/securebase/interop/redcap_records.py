@@ -87,6 +87,10 @@ def dictionary_rows(data: TrialData) -> list[dict[str, str]]:
             raise DataError(f"instrument {name!r} has data but no definition; load its YAML before a REDCap export")
         text = export_dictionary([inst])
         rows += list(csv.DictReader(io.StringIO(text)))
+        known = {it.code for it in inst.items}
+        for code in dict.fromkeys(r["item"] for r in data.responses if r["instrument"] == name):
+            if code not in known:  # answers to items the definition does not hold (kept, as free text)
+                rows.append(_field(variable_name(name, code), name, f"{inst.title}: item {code}", f"items.{code}"))
         for meta in META:
             rows.append(_field(variable_name(name, f"sb_{meta}"), name, f"{inst.title}: {meta}", f"responses.{meta}"))
         for sc in [s.name for s in inst.scales] + [s for s in scales[name] if s not in {x.name for x in inst.scales}]:
@@ -111,9 +115,15 @@ def _missing_text(inst: Instrument | None, reason: str | None, where: str) -> st
     return str(getattr(inst.missing_codes, reason))
 
 
-def records_rows(data: TrialData, fields: list[str]) -> list[dict[str, str]]:
-    """The raw records export (one row per record, event and repeat instance)."""
+def records_rows(data: TrialData, fields: list[str], warnings: list[str] | None = None) -> list[dict[str, str]]:
+    """The raw records export (one row per record, event and repeat instance).
+
+    REDCap holds one value per field, so a stored answer that has both a value and a missing-value code
+    is written as the code, and a response row with neither is a blank field; each is listed in
+    ``warnings`` (the ODM export keeps both exactly).
+    """
     out: list[dict[str, str]] = []
+    warns = warnings if warnings is not None else []
     by_p: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
     for kind in ("visits", "responses", "scores", "events", "withdrawals"):
         for r in getattr(data, kind):
@@ -148,6 +158,10 @@ def records_rows(data: TrialData, fields: list[str]) -> list[dict[str, str]]:
                     rows[entry] = blank(f"{pid}--{entry}", f"{v['visit_id']}_arm_1")
                 inst, name = instrument(r["instrument"]), r["instrument"]
                 where = f"{pid} {v['visit_id']} {name} item {r['item']}"
+                if r["missing_code"] and r["value"] is not None:
+                    warns.append(f"{where}: value {r['value']!r} and missing code {r['missing_code']} (REDCap keeps the code)")
+                elif not r["missing_code"] and r["value"] is None:
+                    warns.append(f"{where}: no value and no missing code (a blank REDCap field)")
                 rows[entry][variable_name(name, r["item"])] = (
                     _missing_text(inst, r["missing_code"], where) if r["missing_code"] else (r["value"] or ""))
                 for meta, key in zip(META, ("instrument_version", "respondent", "entered_by"), strict=True):
@@ -173,13 +187,16 @@ class RedcapExportResult:
     records: int
     rows: int
     fields: int
+    warnings: tuple[str, ...] = ()
 
     def summary(self) -> str:
-        return (f"REDCap project written to {self.files[0].parent}: {self.fields} fields, {self.records} records, "
+        text = (f"REDCap project written to {self.files[0].parent}: {self.fields} fields, {self.records} records, "
                 f"{self.rows} record-event rows ({', '.join(f.name for f in self.files)})")
+        return text + "".join(f"\nwarning: {w}" for w in self.warnings)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"files": [str(f) for f in self.files], "records": self.records, "rows": self.rows, "fields": self.fields}
+        return {"files": [str(f) for f in self.files], "records": self.records, "rows": self.rows, "fields": self.fields,
+                "warnings": list(self.warnings)}
 
 
 def write_redcap(store: Store, actor: Actor, out_dir: str | Path) -> RedcapExportResult:
@@ -192,7 +209,8 @@ def write_redcap(store: Store, actor: Actor, out_dir: str | Path) -> RedcapExpor
     dic = dictionary_rows(data)
     fields = ["record_id", "redcap_event_name", "redcap_repeat_instrument", "redcap_repeat_instance"] + [
         r["Variable / Field Name"] for r in dic if r["Variable / Field Name"] != "record_id"]
-    recs = records_rows(data, fields)
+    warnings: list[str] = []
+    recs = records_rows(data, fields, warnings)
     files = [out / f"{stem}_DataDictionary.csv", out / f"{stem}_Records.csv", out / f"{stem}_Events.csv",
              out / f"{stem}_InstrumentDesignations.csv", out / f"{stem}_RepeatingInstruments.csv",
              out / f"{stem}_MissingDataCodes.txt"]
@@ -217,7 +235,7 @@ def write_redcap(store: Store, actor: Actor, out_dir: str | Path) -> RedcapExpor
                       detail={"format": "REDCap", "records": len(data.participants),
                               "allocation": data.allocation_visible})
         uow.commit()
-    return RedcapExportResult(tuple(files), len(data.participants), len(recs), len(fields))
+    return RedcapExportResult(tuple(files), len(data.participants), len(recs), len(fields), tuple(warnings))
 
 
 def read_csv(path: Path, what: str) -> list[dict[str, str]]:
