@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from securebase.store import open_store
 from securebase.store.tables import AuditRecord, Participant
-from securebase.trial.randomise import prepare_lists, randomise
+from securebase.trial.randomise import prepare_lists, randomise, trial_scheme
 
 N = int(__import__("os").environ.get("SB_RANDOMISATION_N", "2000"))
 PROCS = 16
@@ -36,6 +36,8 @@ def _worker(url: str, trial_id: str, pids: list[str], start, out) -> None:  # ty
     try:
         store = open_store(url, migrate=False)
         actor = admin(trial_id)
+        with store.unit_of_work(actor="admin", write=False) as uow:  # a long-lived client has parsed the protocol
+            trial_scheme(uow, uow.trial(trial_id))
         start.wait()
         for pid in pids:
             for _attempt in range(20):
