@@ -238,6 +238,8 @@ class DemoTrial:
             sdq = {str(int(r.item)): int(r.response) for r in items[items["visit_month"] == month].itertuples()
                    if not pd.isna(r.response)}
             forms = self._forms(row, month, sdq)
+            _write(self.store, self.users.assessor, lambda uow, v=visit_id, d=on: record_visit_outcome(
+                uow, self.users.assessor, pid, v, status="partial", completed_on=d))
             for who in (self.users.assessor, self.users.coder):  # each person's forms in one unit of work
                 mine = [(ins, ans) for ins, ans, ac in forms if ac is who]
 
@@ -281,6 +283,18 @@ class DemoTrial:
             answers = dict(zip(vs.dimensions, lv, strict=True))
             answers["vas"] = int(round(100 * float(row[f"carer_utility_{month}"])))
             out.append(("eq5d_5l", answers, ass))
+        if "school_record" in planned and not pd.isna(row.get("attendance_12", np.nan)):
+            r0 = pd.Timestamp(row["randomised_on"]).date()
+            possible = 380
+            out.append(("school_record", {
+                "period_start": r0.isoformat(), "period_end": (r0 + timedelta(days=364)).isoformat(),
+                "sessions_possible": possible, "sessions_attended": int(round(possible * float(row["attendance_12"]))),
+                "suspensions": int(row["exclusions_12"]) if not pd.isna(row["exclusions_12"]) else 0,
+                "suspension_days": float(row["exclusions_12"]) if not pd.isna(row["exclusions_12"]) else 0.0,
+                "permanent_exclusion": "no"}, ass))
+            school = load_instrument("school_record")
+            for it in school.items:  # attainment is recorded at key stages only
+                out[-1][1].setdefault(it.code, school.missing_codes.not_applicable)
         return out
 
     def _events(self, row: pd.Series, pid: str, arm: str, r0: date) -> None:
@@ -295,16 +309,6 @@ class DemoTrial:
             _write(self.store, tm, lambda uow: record_event(uow, tm, pid, event_type=kind,
                                                             occurred_on=r0 + timedelta(days=int(t))))
             self._count("events")
-        if not pd.isna(row.get("attendance_12", np.nan)):
-            possible = 380
-            attended = int(round(possible * float(row["attendance_12"])))
-            exclusions = int(row["exclusions_12"]) if not pd.isna(row["exclusions_12"]) else 0
-            details = {"period_start": r0.isoformat(), "period_end": (r0 + timedelta(days=364)).isoformat(),
-                       "sessions_possible": possible, "sessions_attended": attended, "suspensions": exclusions,
-                       "permanent_exclusion": "no"}
-            _write(self.store, tm, lambda uow: record_event(uow, tm, pid, event_type="school_record",
-                                                            occurred_on=r0 + timedelta(days=364), details=details))
-            self._count("school records")
         if arm == "intervention":
             offered, attended = int(row["sessions_offered"]), int(row["sessions_attended"])
             therapist = f"T{row['therapist']}" if not str(row["therapist"]).startswith("T") else str(row["therapist"])

@@ -126,3 +126,23 @@ def test_warnings_are_kept_on_results(trial):
     d = res.to_dict()
     assert d["warnings"] == list(res.warnings) and d["direction"] == "intervention minus usual care"
     assert "odds ratio" in res.summary()
+
+
+def test_subgroup_level_empty_in_one_arm_is_a_clear_error() -> None:
+    """A treat-by-level column of zeros (the level has nobody in the intervention arm) is refused."""
+    import numpy as np
+    import pandas as pd
+
+    from securebase.analysis.effectiveness import Ancova
+    from securebase.errors import DataError
+
+    rng = np.random.default_rng(3)
+    n = 40
+    d = pd.DataFrame({"treat": np.repeat([0, 1], n // 2), "y0": rng.normal(size=n), "y": rng.normal(size=n),
+                      "g": ["a"] * 18 + ["b"] * 2 + ["a"] * 20})
+    try:
+        Ancova("y", ["y0"], interaction="g").fit(d)
+    except DataError as err:
+        assert "no participants in one arm" in str(err) or "linear combination" in str(err)
+    else:  # pragma: no cover
+        raise AssertionError("expected a DataError")

@@ -11,7 +11,7 @@ from securebase.cli._common import console
 
 def demo(
     out: Path = typer.Option(Path("demo-output"), "--out", help="Folder for the store, report and exports."),
-    n: int = typer.Option(240, "--participants", "-n", help="Children to randomise in the simulated trial."),
+    n: int = typer.Option(200, "--participants", "-n", help="Children to randomise in the simulated trial."),
     seed: int = typer.Option(2026, help="Seed of the simulation (every number in the report reproduces from it)."),
 ) -> None:
     """Create a fresh SQLite trial 'ng26-care', run it end to end on synthetic data, and write the report."""

@@ -73,13 +73,16 @@ def _economics_parts(cea: Any) -> tuple[dict[str, Any] | None, list[str], dict[s
               "P(cost-effective) at thresholds"]
     rows, statements, figs = [], [], []
     for p in cea.perspectives:
-        d = p.decision.to_dict()
-        inc_c, inc_e = d["incremental_cost"], d["incremental_qaly"]
-        inmb = "; ".join(f"£{t['wtp']:,.0f}: £{t['inmb']:,.0f} ({t['inmb_ci'][0]:,.0f} to {t['inmb_ci'][1]:,.0f})"
-                         for t in d["thresholds"])
-        pce = "; ".join(f"£{t['wtp']:,.0f}: {t['ceac_bootstrap']:.2f}" for t in d["thresholds"])
-        rows.append([p.label, f"£{inc_c['estimate']:,.0f} ({inc_c['ci'][0]:,.0f} to {inc_c['ci'][1]:,.0f})",
-                     f"{inc_e['estimate']:.3f} ({inc_e['ci'][0]:.3f} to {inc_e['ci'][1]:.3f})", d["icer_statement"], inmb, pce])
+        dec = p.decision
+        c = dec.currency
+        at = [dec.at(k) for k in dec.thresholds]
+        inmb = "; ".join(f"{c}{t['wtp']:,.0f}: {c}{t['inmb']:,.0f} ({t['inmb_ci'][0]:,.0f} to {t['inmb_ci'][1]:,.0f})"
+                         for t in at)
+        pce = "; ".join(f"{c}{t['wtp']:,.0f}: {t['prob_cost_effective_bootstrap']:.2f}" for t in at)
+        rows.append([p.label, f"{c}{dec.incremental_cost:,.0f} ({dec.cost_ci[0]:,.0f} to {dec.cost_ci[1]:,.0f})",
+                     f"{dec.incremental_qaly:.3f} ({dec.qaly_ci[0]:.3f} to {dec.qaly_ci[1]:.3f})", dec.icer_statement,
+                     inmb, pce])
+        d = {"icer_statement": dec.icer_statement}
         statements.append(f"{p.label}: {d['icer_statement']}")
         for c in p.cost_per_outcome:
             statements.append(f"{p.label}: {c['statement']}")

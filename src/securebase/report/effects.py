@@ -32,9 +32,8 @@ def effect_rows(results: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]
         for sg in primary.subgroups:
             if sg.result is None:
                 continue
-            for e in sg.result.estimates:
-                if "interaction" in e.name:
-                    continue
+            levels = [e for e in sg.result.estimates if "=" in e.name and "interaction" not in e.name]
+            for e in levels or [e for e in sg.result.estimates if "interaction" not in e.name]:
                 lo, hi = e.ci
                 forest.append({"label": f"{sg.label}: {e.name}", "estimate": e.estimate, "ci_lower": lo, "ci_upper": hi})
         est = primary.primary.result.primary  # type: ignore[union-attr]

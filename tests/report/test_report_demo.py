@@ -1,0 +1,77 @@
+"""The main job end to end on a small trial: the report renders in Chromium and prints to PDF."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture(scope="module")
+def demo_output(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    from securebase.demo import run_demo
+
+    out = tmp_path_factory.mktemp("demo")
+    files = run_demo(out, 36, 11, Console(quiet=True), pdf=True, n_boot=100)
+    files["db"] = out / "demo.db"
+    return files
+
+
+@pytest.mark.browser
+def test_report_renders_with_every_figure_and_no_broken_link(demo_output: dict[str, Path]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    html = demo_output["html"]
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        failed: list[str] = []
+        page.on("requestfailed", lambda r: failed.append(r.url))
+        page.goto(html.as_uri())
+        images = page.eval_on_selector_all("img", "els => els.map(e => [e.complete, e.naturalWidth, e.alt])")
+        assert len(images) >= 5  # trajectories, incidence, forest, CE plane, CEAC, EVPI
+        assert all(ok and width > 0 for ok, width, _ in images), images
+        assert page.locator("svg[aria-label='CONSORT flow diagram']").count() == 1
+        hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.getAttribute('href'))")
+        for href in hrefs:
+            assert href.startswith("#"), href
+            assert page.locator(href).count() == 1, f"broken link {href}"
+        assert not failed, failed
+        page.screenshot(path=str(ARTIFACTS / "report-closed.png"), full_page=True)
+        page.goto(demo_output["open_html"].as_uri())
+        page.screenshot(path=str(ARTIFACTS / "report-open.png"), full_page=True)
+        browser.close()
+
+
+def test_pdf_has_pages(demo_output: dict[str, Path], tmp_path: Path) -> None:
+    if shutil.which("pdftoppm") is None:
+        pytest.fail("pdftoppm (Debian poppler-utils) is needed; `make test` installs it")
+    subprocess.run(["pdftoppm", "-r", "50", "-png", str(demo_output["pdf"]), str(tmp_path / "page")], check=True)
+    pages = sorted(tmp_path.glob("page-*.png"))
+    assert len(pages) >= 3
+    ARTIFACTS.mkdir(exist_ok=True)
+    shutil.copy(pages[0], ARTIFACTS / "report-pdf-page1.png")
+
+
+def test_demo_store_verifies_and_reconciles(demo_output: dict[str, Path]) -> None:
+    from sqlalchemy import text
+
+    from securebase.store import open_store, verify_chain
+
+    st = open_store(f"sqlite:///{demo_output['db']}")
+    with st.read() as s:
+        assert verify_chain(s).records > 1000
+    with st.engine.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM allocations")).scalar_one() == 36
+        html = demo_output["html"].read_text()
+        assert "Randomised (n = 36)" in html
+        assessed = c.execute(text("SELECT count(*) FROM screening")).scalar_one()
+        assert f"Assessed for eligibility (n = {assessed})" in html
+    st.dispose()
