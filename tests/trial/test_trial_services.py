@@ -386,3 +386,45 @@ def test_resource_use_entry_reaches_the_analysis_frame(world) -> None:  # type: 
     assert mine.loc[gp, "quantity"] == 3.0 and mine.loc[camhs, "quantity"] == 2.0
     assert mine.loc[gp, "period_start_days"] == 0 and mine.loc[gp, "period_end_days"] == 180
     assert list(ru.columns) == list(schema.RESOURCE_USE_COLUMNS) and "arm" not in blind.columns
+
+
+def test_maltreatment_trial_end_to_end(store) -> None:  # type: ignore[no-untyped-def]
+    """The second NG26 trial through the same services: its own eligibility, strata and outcome events."""
+    from securebase.protocol import load_protocol
+    from securebase.trial.randomise import randomise
+    from securebase.trial.setup import create_trial
+
+    with store.unit_of_work(actor="test-setup") as uow:
+        create_trial(uow, load_protocol("ng26-maltreatment"), seed=5)
+        uow.commit()
+    users = {"mrec": ("site_recruiter", None), "mstat": ("unblinded_statistician", None)}
+    add_users(store, users, trial="ng26-maltreatment")
+    a = actor(store, "mrec", "ng26-maltreatment")
+    site = load_protocol("ng26-maltreatment").sites[0].code
+    dob = (date.today() - timedelta(days=365 * 10 + 40)).isoformat()
+    with store.unit_of_work(actor="mrec") as uow:
+        rec = screening.screen(uow, a, site_code=site, screened_on=days_ago(400), answers={
+            "date_of_birth": dob, "maltreatment_status": "maltreated", "maltreatment_types": ["neglect", "physical"],
+            "safe_to_take_part": True})
+        assert rec.eligible, rec.ineligible_reasons
+        consent.record_consent(uow, a, rec.screening_number, kind="carer_consent", form_version="1.0",
+                               signatory_role="birth_parent", signed_on=days_ago(399))
+        consent.record_consent(uow, a, rec.screening_number, kind="child_assent", form_version="1.0",
+                               signatory_role="child", signed_on=days_ago(399))
+        p = enrol.enrol(uow, a, rec.screening_number, enrolled_on=days_ago(398))
+        view = randomise(uow, a, p.participant_id, on=days_ago(395))
+        events.record_event(uow, a, p.participant_id, event_type="rereferral", occurred_on=days_ago(200))
+        uow.commit()
+    assert p.participant_id.split("-")[1] == "0001" and p.maltreatment_type == "neglect"
+    assert view.arm in {arm.id for arm in load_protocol("ng26-maltreatment").arms}
+    stat = actor(store, "mstat", "ng26-maltreatment")
+    with store.read() as s:
+        data = extract_datasets(s, stat)
+    row = data.participants.iloc[0]
+    assert row["maltreatment_12"] == 1.0 and row["maltreatment_type"] == "neglect" and pd_isna(row["care_status"])
+
+
+def pd_isna(value) -> bool:  # type: ignore[no-untyped-def]
+    import pandas as pd
+
+    return bool(pd.isna(value))

@@ -46,19 +46,19 @@ def password_hash() -> str:
     return _HASH[0]
 
 
-def add_users(store: Store, users: dict[str, tuple[str, str | None]] | None = None) -> None:
+def add_users(store: Store, users: dict[str, tuple[str, str | None]] | None = None, trial: str = TRIAL) -> None:
     with store.unit_of_work(actor="test-setup") as uow:
         for name, (role, site) in (users or USERS).items():
             u = User(username=name, display_name=name, password_hash=password_hash(), active=True, failed_logins=0)
             uow.session.add(u)
             uow.session.flush()
-            grant_role(uow, u, TRIAL, role, site)
+            grant_role(uow, u, trial, role, site)
         uow.commit()
 
 
-def actor(store: Store, username: str) -> Actor:
+def actor(store: Store, username: str, trial: str = TRIAL) -> Actor:
     with store.read() as s:
-        return actor_for(s, username, TRIAL)
+        return actor_for(s, username, trial)
 
 
 def answers(age: int = 9, care_status: str = "foster", **kw: Any) -> dict[str, Any]:

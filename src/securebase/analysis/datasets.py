@@ -14,7 +14,10 @@ This is the one module through which analysis reads the store. Rules:
   sensitivity coding, CHU9D utility (child) and EQ-5D-5L utility (carer);
 - placement disruption is time to the first unplanned placement ending (event 1) or to a competing event
   (adoption order, return home; event 2), censored at the last completed visit (event 0);
-- school outcomes at 12 months come from the 12-month school record scores (attendance rate, suspensions).
+- school outcomes at 12 months come from the 12-month school record scores (attendance rate, suspensions);
+- maltreatment trial: ``maltreatment_12`` is 1 when a re-referral, a new child protection plan or
+  substantiated maltreatment is recorded within 365 days of randomisation (as a protocol event or a
+  maltreatment record), 0 when none is and the 12-month visit was done, else missing.
 """
 
 from __future__ import annotations
@@ -55,6 +58,9 @@ OUTCOME_MAP: dict[tuple[str, str], str] = {
 ALLOCATION_COLUMNS = ("arm", "treat", "therapist", "sessions_offered", "sessions_attended", "complier")
 COMPETING = ("adoption_order", "return_home")
 FOLLOW_UP_DAYS = 365
+#: Protocol event ids and maltreatment-record codes that count as ongoing maltreatment.
+ONGOING_MALTREATMENT_EVENTS = frozenset({"rereferral", "child_protection_plan", "substantiated_maltreatment"})
+ONGOING_MALTREATMENT_RECORDS = frozenset({"re_referral", "child_protection_plan", "substantiated_maltreatment"})
 
 
 @dataclass(frozen=True)
@@ -177,9 +183,16 @@ def _event_columns(evs: list[Event], r0: date, last: float, protocol_id: str, se
             break
     mal = np.nan
     if protocol_id == "ng26-maltreatment":
-        hit = any(e.event_type == "maltreatment" and 0 <= (e.occurred_on - r0).days <= FOLLOW_UP_DAYS for e in evs)
+        hit = any(_ongoing_maltreatment(e) and 0 <= (e.occurred_on - r0).days <= FOLLOW_UP_DAYS for e in evs)
         mal = 1.0 if hit else (0.0 if seen_12 else np.nan)
     return {"placement_end_time": t, "placement_end_event": ev, "maltreatment_12": mal}
+
+
+def _ongoing_maltreatment(e: Event) -> bool:
+    """Re-referral, a new child protection plan or substantiated maltreatment (schema: maltreatment_12)."""
+    if e.event_type in ONGOING_MALTREATMENT_EVENTS:
+        return True
+    return e.event_type == "maltreatment" and (e.details or {}).get("event_type") in ONGOING_MALTREATMENT_RECORDS
 
 
 def _resource_frame(session: Session, parts: list[Participant], alloc: dict[int, Allocation], cut: dict[int, date],

@@ -158,8 +158,13 @@ def form(session: Session, actor: Actor, participant_id: str, visit_id: str, ins
 
 
 def save_responses(uow: UnitOfWork, actor: Actor, participant_id: str, visit_id: str, instrument: str,
-                   responses: dict[str, Any], *, entry: int = 1, complete: bool = True) -> SaveResult:
-    """Validate and save one instrument's answers for a visit (see the module docstring)."""
+                   responses: dict[str, Any], *, entry: int = 1, complete: bool = True,
+                   collected_on: _dt.date | str | None = None) -> SaveResult:
+    """Validate and save one instrument's answers for a visit (see the module docstring).
+
+    ``collected_on`` (default today) is the date the answers were collected; it becomes the visit's date
+    when this save completes or partly completes a visit that had no outcome yet.
+    """
     if entry not in (1, 2):
         raise FieldError("entry", entry, "1 (first entry) or 2 (second entry of a double data entry)")
     uow.ensure_unlocked(actor.trial_id)
@@ -214,7 +219,8 @@ def save_responses(uow: UnitOfWork, actor: Actor, participant_id: str, visit_id:
         scores = _write_scores(uow, p, v, inst, respondent, clean)
         if instrument == "resource_use" and changed:
             _write_resource_use(uow, p, v, inst, clean)
-        _derive_visit_status(uow, actor, protocol, v)
+        when = access.not_future(access.parse_date(collected_on, "collected_on", access.today()), "collected_on")
+        _derive_visit_status(uow, actor, protocol, v, when)
     return SaveResult(participant_id, visit_id, instrument, respondent, entry, complete, changed, scores, v.status)
 
 
@@ -252,7 +258,7 @@ def _write_resource_use(uow: UnitOfWork, p: Participant, v: Visit, inst: Instrum
     uow.session.flush()
 
 
-def _derive_visit_status(uow: UnitOfWork, actor: Actor, protocol: Protocol, v: Visit) -> None:
+def _derive_visit_status(uow: UnitOfWork, actor: Actor, protocol: Protocol, v: Visit, when: _dt.date) -> None:
     if v.status not in ("scheduled", "partial"):
         return
     needed = set()
@@ -270,7 +276,7 @@ def _derive_visit_status(uow: UnitOfWork, actor: Actor, protocol: Protocol, v: V
         with access.workflow_reason(uow, f"visit status derived from data entry: {status}"):
             v.status = status
             if v.completed_on is None:
-                v.completed_on = access.today()
+                v.completed_on = when
             if v.assessor is None and actor.has(Role.outcome_assessor):
                 v.assessor = actor.username
 

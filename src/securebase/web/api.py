@@ -84,6 +84,7 @@ class ResponsesIn(Body):
     responses: dict[str, Any]
     entry: int = Field(1, ge=1, le=2)
     complete: bool = True
+    collected_on: date | None = Field(None, description="Date the answers were collected (default today)")
     reason: Text | None = Field(None, description="Reason for change, needed when saved answers change")
 
 
@@ -252,7 +253,8 @@ def form_get(request: Request, user: User, trial_id: TrialId, pid: Pid, visit_id
 def form_post(request: Request, user: User, trial_id: TrialId, pid: Pid, visit_id: VisitId, instrument: Inst,
               body: ResponsesIn) -> dict[str, Any]:
     return write(request, user, trial_id, lambda u, a: data_entry.save_responses(
-        u, a, pid, visit_id, instrument, body.responses, entry=body.entry, complete=body.complete).to_dict(),
+        u, a, pid, visit_id, instrument, body.responses, entry=body.entry, complete=body.complete,
+        collected_on=body.collected_on).to_dict(),
         reason=body.reason)
 
 
