@@ -30,8 +30,8 @@ from typing import Any
 from sqlalchemy import JSON, Date, Float, LargeBinary, Table, delete, func, insert, select, text
 from sqlalchemy.engine import Connection
 
-from securebase.errors import ConflictError, DataError, NotFound, TrialLocked
-from securebase.store import Store
+from securebase.errors import AuditChainBroken, ConflictError, DataError, NotFound, TrialLocked
+from securebase.store import Store, verify_chain
 from securebase.store.tables import Base, Trial
 
 FORMAT = "securebase-backup"
@@ -160,13 +160,15 @@ class RestoreResult:
     rows: dict[str, int]
     revision: str | None
     source_dialect: str
+    audit_check: str = ""
 
     def summary(self) -> str:
         return (f"restored {sum(self.rows.values())} rows in {len(self.rows)} tables from a {self.source_dialect} "
-                f"backup (schema revision {self.revision})")
+                f"backup (schema revision {self.revision}); {self.audit_check}")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rows": dict(self.rows), "revision": self.revision, "source_dialect": self.source_dialect}
+        return {"rows": dict(self.rows), "revision": self.revision, "source_dialect": self.source_dialect,
+                "audit_check": self.audit_check}
 
 
 def restore_store(store: Store, path: str | Path, *, replace: bool = False) -> RestoreResult:
@@ -222,7 +224,12 @@ def restore_store(store: Store, path: str | Path, *, replace: bool = False) -> R
             rows[table.name] = n
         if store.dialect == "postgresql":
             _reset_sequences(conn)
-    return RestoreResult(rows, manifest.get("schema_revision"), manifest.get("dialect", "?"))
+    with store.read() as session:  # the data are restored whatever the chain says; the check is reported
+        try:
+            check = verify_chain(session).summary()
+        except AuditChainBroken as exc:
+            check = f"AUDIT CHAIN BROKEN: {exc.message}"
+    return RestoreResult(rows, manifest.get("schema_revision"), manifest.get("dialect", "?"), check)
 
 
 def _norm(col: Any, value: Any) -> Any:
