@@ -107,3 +107,13 @@ def test_internal_error_has_no_traceback(web, api_for, monkeypatch) -> None:  # 
     monkeypatch.setattr(dashboard, "dashboard", boom)
     r = api_for("tm").get(f"{T}/dashboard")
     assert _shape(r)["status"] == 500 and "secret internal detail" not in r.text
+
+
+def test_out_of_range_ids_are_answered_not_crashed(web, client_for, api_for) -> None:  # type: ignore[no-untyped-def]
+    page = client_for("dm")
+    assert page.get("/trials/ng26-care/queries/99999999999999999999").status_code == 404
+    assert page.get("/trials/ng26-care/queries/-1").status_code == 404
+    r = api_for("dm").post(f"{T}/queries", json={"participant_id": web["first"], "table_name": "visits",
+                                                 "record_id": 2_000_000_000, "field": "status", "question": "?"})
+    assert _shape(r)["status"] == 404
+    assert page.get("/trials/ng26-care/participants/%00%ff/visits/m6").status_code == 404

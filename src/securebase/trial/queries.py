@@ -17,6 +17,7 @@ from securebase.store.tables import Consent, DataQuery, Event, Participant, Resp
 from securebase.trial import access
 from securebase.trial.roles import Actor, Role
 
+MAX_ID = 2**31 - 1  # database integer keys (PostgreSQL integer)
 RAISERS = frozenset({Role.data_manager, Role.trial_manager, Role.administrator})
 ANSWERERS = frozenset({Role.site_recruiter, Role.outcome_assessor, Role.trial_manager, Role.administrator})
 #: Tables a query may point at, and their models (all carry participant_pk except participants itself).
@@ -28,6 +29,8 @@ def _check_target(session: Session, p: Participant, table_name: str, record_id: 
     model = QUERYABLE.get(table_name)
     if model is None:
         raise FieldError("table_name", table_name, "one of " + ", ".join(QUERYABLE))
+    if not isinstance(record_id, int) or not 0 < record_id <= MAX_ID:
+        raise FieldError("record_id", record_id, f"a record number from 1 to {MAX_ID}")
     row = session.get(model, record_id)
     owner = getattr(row, "id" if table_name == "participants" else "participant_pk", None) if row is not None else None
     if row is None or owner != p.id:
@@ -52,7 +55,7 @@ def raise_query(uow: UnitOfWork, actor: Actor, participant_id: str, *, table_nam
 
 
 def _query(session: Session, actor: Actor, query_id: int) -> tuple[DataQuery, Participant]:
-    q = session.get(DataQuery, query_id)
+    q = session.get(DataQuery, query_id) if isinstance(query_id, int) and 0 < query_id <= MAX_ID else None
     p = session.get(Participant, q.participant_pk) if q is not None else None
     if q is None or p is None or q.trial_id != actor.trial_id or not actor.can_reach_site(p.site_code):
         raise NotFound(f"data query {query_id} not found in trial '{actor.trial_id}'; check the query number")

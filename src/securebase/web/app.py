@@ -16,14 +16,16 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError as DBAPIDataError
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from securebase.errors import SecurebaseError
+from securebase.errors import ConflictError, InputError, SecurebaseError
 from securebase.settings import Settings
 from securebase.store import Store, open_store
 from securebase.web import api, pages
-from securebase.web.deps import LoginRequired
+from securebase.web.deps import DATA_ERROR, LoginRequired
 from securebase.web.render import render_error
 
 log = logging.getLogger("securebase.web")
@@ -87,6 +89,15 @@ def create_app(settings: Settings, *, store: Store | None = None, secure_cookies
             return JSONResponse(_error_shape("NotFound" if exc.status_code == 404 else "HTTPError", msg, exc.status_code),
                                 status_code=exc.status_code)
         return render_error(request, exc.status_code, "NotFound" if exc.status_code == 404 else "Error", msg)
+
+    @app.exception_handler(DBAPIDataError)
+    async def _db_value(request: Request, exc: DBAPIDataError) -> Response:
+        return await _domain(request, InputError(DATA_ERROR))
+
+    @app.exception_handler(IntegrityError)
+    async def _db_race(request: Request, exc: IntegrityError) -> Response:
+        return await _domain(request, ConflictError("someone else saved the same record at the same moment; "
+                                                    "nothing of yours was saved. Reload the page and try again"))
 
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception) -> Response:

@@ -13,10 +13,10 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from fastapi import Request
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
-from securebase.errors import ConflictError, PermissionDenied
+from securebase.errors import ConflictError, InputError, PermissionDenied
 from securebase.settings import Settings
 from securebase.store import Store, UnitOfWork
 from securebase.trial.accounts import NotAuthenticated, authenticate_token
@@ -24,6 +24,8 @@ from securebase.trial.audit_view import actor_for
 from securebase.trial.roles import Actor
 
 T = TypeVar("T")
+DATA_ERROR = ("a value in the request cannot be stored or looked up (too long, out of range, or containing a NUL "
+              "character); nothing was saved. Check the values and try again")
 
 
 class LoginRequired(NotAuthenticated):
@@ -82,8 +84,11 @@ def reading(request: Request, username: str, trial_id: str) -> Iterator[tuple[Se
 
 
 def read(request: Request, username: str, trial_id: str, fn: Callable[[Session, Actor], T]) -> T:
-    with reading(request, username, trial_id) as (session, actor):
-        return fn(session, actor)
+    try:
+        with reading(request, username, trial_id) as (session, actor):
+            return fn(session, actor)
+    except DataError:
+        raise InputError(DATA_ERROR) from None
 
 
 def read_uow(request: Request, username: str, trial_id: str, fn: Callable[[UnitOfWork, Actor], T]) -> T:
@@ -104,6 +109,8 @@ def write(request: Request, username: str, trial_id: str, fn: Callable[[UnitOfWo
     except IntegrityError:
         raise ConflictError("someone else saved the same record at the same moment; nothing of yours was saved. "
                             "Reload the page and try again") from None
+    except DataError:
+        raise InputError(DATA_ERROR) from None
 
 
 def plain(value: Any) -> Any:

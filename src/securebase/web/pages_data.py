@@ -321,8 +321,13 @@ def form_validate(request: Request, trial_id: str, pid: str, visit_id: str, inst
 
 
 @router.get("/trials/{trial_id}/participants/{pid}/visits/{visit_id}/forms/{instrument}/discrepancies")
-def discrepancies_get(request: Request, trial_id: str, pid: str, visit_id: str, instrument: str, user: User,
-                      error: str = "", status: int = 200) -> HTMLResponse:
+def discrepancies_get(request: Request, trial_id: str, pid: str, visit_id: str, instrument: str,
+                      user: User) -> HTMLResponse:
+    return discrepancies_page(request, user, trial_id, pid, visit_id, instrument)
+
+
+def discrepancies_page(request: Request, user: str, trial_id: str, pid: str, visit_id: str, instrument: str, *,
+                       error: str = "", status: int = 200) -> HTMLResponse:
     rows = read(request, user, trial_id, lambda s, a: data_entry.discrepancies(s, a, pid, visit_id, instrument))
     base = f"/trials/{trial_id}/participants/{pid}/visits/{visit_id}/forms/{instrument}"
     sections: list[dict[str, Any]] = [{"table": {"columns": ["item", "first entry", "by", "second entry", "by"],
@@ -345,8 +350,8 @@ def resolve_post(request: Request, trial_id: str, pid: str, visit_id: str, instr
         write(request, user, trial_id, lambda u, a: data_entry.resolve_discrepancy(
             u, a, pid, visit_id, instrument, data.get("item", ""), data.get("value", "")), reason=data.get("reason") or None)
     except (InputError, ConflictError) as exc:
-        return discrepancies_get(request, trial_id, pid, visit_id, instrument, user, error=exc.message,
-                                 status=exc.http_status)
+        return discrepancies_page(request, user, trial_id, pid, visit_id, instrument, error=exc.message,
+                                  status=exc.http_status)
     return see_other(f"{base}/discrepancies", "Resolved")
 
 
