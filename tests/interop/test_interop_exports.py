@@ -93,7 +93,7 @@ def test_blinded_and_coded_exports(trial_store, tmp_path) -> None:  # type: igno
     assert (decoded == arms.loc[decoded.index]).all()  # the held-back key decodes the coded arms exactly
 
 
-def test_export_cli(trial_store, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_export_import_cli(trial_store, fresh_care, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     st, _ = trial_store
     db = ["--db", st.url]
     assert main(["export", "analysis", "ng26-care", "--out-dir", str(tmp_path / "a"), "--as", "admin",
@@ -105,3 +105,11 @@ def test_export_cli(trial_store, tmp_path, capsys) -> None:  # type: ignore[no-u
     out = capsys.readouterr()
     assert "valid against the ODM 1.3.2 schema" in " ".join(out.out.split()) and "--format must be" in out.err
     assert (tmp_path / "a" / "participants.parquet").exists() and (tmp_path / "r" / "ng26-care_Records.csv").exists()
+    odm_target, rc_target = fresh_care("sqlite"), fresh_care("sqlite")
+    assert main(["import", "odm", str(tmp_path / "t.xml"), "--trial", "ng26-care", "--as", "admin",
+                 "--db", odm_target.url]) == 0
+    assert main(["import", "redcap", "--trial", "ng26-care", "--dictionary", str(tmp_path / "r" / "ng26-care_DataDictionary.csv"),
+                 "--records", str(tmp_path / "r" / "ng26-care_Records.csv"), "--as", "admin", "--db", rc_target.url]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "imported 4 subjects" in out and "imported 4 records" in out
+    assert main(["compare", odm_target.url, rc_target.url]) == 1  # different stores: their audit trails differ

@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 
 from securebase.cli._common import console, store
-from securebase.errors import FieldError
+from securebase.errors import FieldError, SecurebaseError
 
 DB_OPTION = typer.Option(None, "--db", help="Store URL; default SECUREBASE_DATABASE_URL.")
 AS_OPTION = typer.Option(..., "--as", help="Your user name (your roles on the trial decide what you may do and see).")
@@ -168,7 +168,7 @@ def compare(url1: str = typer.Argument(..., help="First store URL."),
     result = compare_stores(store(url1), store(url2))
     console.print(result.summary())
     if not result.identical:
-        raise typer.Exit(1)
+        raise SecurebaseError(f"the stores differ in {len(result.differences)} tables (listed above)")
 
 
 def register(app: typer.Typer) -> None:
