@@ -6,7 +6,8 @@ ANCOVA (n = 300, arm + 6 covariates, complete cases): batched OLS kernel vs a st
 an R ``lm`` loop (Rscript benchmarks/bench_design_kernels.R; targets: >= 50x faster than R).
 Logistic (batched IRLS) vs statsmodels ``Logit`` and formula ``logit`` loops; Cox (batched Newton, Breslow)
 vs statsmodels ``PHReg`` and lifelines ``CoxPHFitter`` loops (target: >= 20x). Every figure is a time per
-simulated trial; ratios are against the named baseline measured here. Also checks that the p-values agree.
+simulated trial, the best of several runs (5 for the kernels, 3 for R, 1-2 for the Python loops); ratios are
+against the named baseline measured here. Also checks that the p-values agree.
 The data come from the NG26 simulator (seeded). BLAS threads are pinned to 1 for like-for-like timing.
 """
 
@@ -35,7 +36,7 @@ from securebase.analysis.kernels import fit_cox, fit_logistic, fit_ols  # noqa: 
 COVS = ("sdq_total_0", "age", "female", "rpq_total_0", "kerns_mean_0", "sensitivity_0")
 
 
-def _timeit(fn, repeat: int = 3) -> float:
+def _timeit(fn, repeat: int = 5) -> float:
     best = float("inf")
     for _ in range(repeat):
         t0 = time.perf_counter()
@@ -72,7 +73,7 @@ def main() -> None:
     import statsmodels.formula.api as smf
 
     formula = "y ~ treat + " + " + ".join(f"x{i + 1}" for i in range(6))
-    t_sm = _timeit(lambda: [smf.ols(formula, f).fit().pvalues["treat"] for f in frames], 1) / n_loop
+    t_sm = _timeit(lambda: [smf.ols(formula, f).fit().pvalues["treat"] for f in frames], 2) / n_loop
     p_sm = smf.ols(formula, frames[0]).fit().pvalues["treat"]
     p_b = fit_ols(X[:1], y[:1]).pvalue[0, 1]
     t_r = None

@@ -107,18 +107,18 @@ DIVERGED = 15.0
 HARD_STOP = 40.0
 
 
-def newton(derivs: Callable[..., tuple[Any, Any, Any]], B: int, p: int, *,
-           max_iter: int, tol: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+def newton(derivs: Callable[..., tuple[Any, Any, Any]], B: int, p: int, *, max_iter: int, tol: float,
+           beta0: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
     """Batched Newton-Raphson with step-halving for a concave log-likelihood.
 
     ``derivs(idx, beta, need_info)`` returns the log-likelihood (k,), score (k, p) and information
     (k, p, p) of datasets ``idx`` at ``beta`` (k, p) (score and information None when not needed).
     A dataset stops when its largest step among the finite coefficients is below ``tol`` or the
     log-likelihood gains less than 1e-12 relative (the iteration then agrees with the optimum to about the
-    square of the last step), or when a coefficient passes ``HARD_STOP``. Returns beta, stopped (B,) bool,
-    ok (B,) (information positive definite), iterations.
+    square of the last step), or when a coefficient passes ``HARD_STOP``. Returns beta, the information at
+    beta, stopped (B,) bool, ok (B,) (information positive definite), iterations.
     """
-    beta = np.zeros((B, p))
+    beta = np.zeros((B, p)) if beta0 is None else np.array(beta0, dtype=float)
     ok = np.ones(B, dtype=bool)
     active = np.ones(B, dtype=bool)
     ll, score, info = derivs(np.arange(B), beta, True)
@@ -151,7 +151,7 @@ def newton(derivs: Callable[..., tuple[Any, Any, Any]], B: int, p: int, *,
         flat = (ll_new - ll_a) < 1e-12 * (1 + np.abs(ll_a))
         done = small | flat | ~good | (np.abs(new).max(axis=1) > HARD_STOP)
         active[idx[done]] = False
-    return beta, ~active, ok, it
+    return beta, info, ~active, ok, it
 
 
 def rows(arr: np.ndarray, idx: np.ndarray) -> np.ndarray:

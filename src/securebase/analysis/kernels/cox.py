@@ -102,8 +102,7 @@ def fit_cox(X: np.ndarray, time: np.ndarray, event: np.ndarray, mask: np.ndarray
         en = None if end is None else rows(end, idx)
         return _derivatives(rows(Xs, idx), rows(d, idx), rows(mf, idx), beta, st, en, need_info)
 
-    beta, stopped, ok, it = newton(derivs, B, p, max_iter=max_iter, tol=tol)
-    _, _, info = _derivatives(Xs, d, mf, beta, start, end)
+    beta, info, stopped, ok, it = newton(derivs, B, p, max_iter=max_iter, tol=tol)
     _, diag, good = sym_solve_inv(info, np.zeros((B, p)))
     converged = ok & good & stopped
     inf = infinite_coefficients(beta)
