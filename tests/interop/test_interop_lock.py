@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import shlex
+from datetime import date
 
 import pytest
 import typer
@@ -14,9 +16,11 @@ from securebase.errors import ConflictError, FieldError, PermissionDenied, Trial
 from securebase.interop.backup import backup_store
 from securebase.interop.odm_export import write_odm
 from securebase.interop.redcap_records import write_redcap
-from securebase.store.tables import AuditRecord, Transcript, Trial
+from securebase.protocol import Protocol, load_protocol
+from securebase.store.tables import AuditRecord, Participant, Transcript, Trial, UnblindingRequest, User
 from securebase.trial.lock import lock_status, lock_trial, release_lock
 from securebase.trial.roles import Actor, Role
+from securebase.trial.setup import create_trial, create_user, grant_role
 
 ADMIN = Actor("admin", "ng26-care", frozenset({Role.administrator}))
 
@@ -34,6 +38,12 @@ WRITE_ROUTES = {
     "qual codebook new-version": "qual codebook new-version cb --as admin",
     "qual codebook freeze": "qual codebook freeze cb --as admin",
     "user grant": "user grant admin --trial ng26-care --role data_manager",
+    "randomise": "randomise CARE-0099 --as admin",
+    "randomisation prepare-lists": "randomisation prepare-lists --trial ng26-blocks --as admin",
+    "unblind request": "unblind request CARE-0001 --reason 'hospital admission: treating team needs the allocation' --as admin",
+    "unblind approve": "unblind approve {pending} --trial ng26-care --as admin",
+    "unblind refuse": "unblind refuse {pending} --trial ng26-care --as admin",
+    "unblind reveal": "unblind reveal {approved} --trial ng26-care --as clin1",
 }
 #: Commands that do not write a trial's data (reads, files, user accounts, new stores, the lock itself).
 NOT_TRIAL_WRITES = {
@@ -42,6 +52,7 @@ NOT_TRIAL_WRITES = {
     "design power", "instruments list", "instruments show", "instruments score", "instruments redcap-export",
     "instruments redcap-import", "export odm", "export redcap", "export analysis", "qual list", "qual kappa",
     "qual matrix", "qual export-qdpx", "qual codebook show", "user add", "user token", "user unlock", "user list",
+    "randomisation lists", "randomisation show", "randomisation simulate", "unblind report",
 }
 
 
@@ -65,6 +76,31 @@ def test_every_cli_command_is_classified() -> None:
                      "trial) or to NOT_TRIAL_WRITES in tests/interop/test_interop_lock.py")
 
 
+def _randomisation_setup(st, db: list[str]) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """Before the lock: an unrandomised participant, a permuted-blocks trial, a pending and an approved
+    unblinding request (made by clin1, approved by admin). Returns the two request ids."""
+    proto = load_protocol("ng26-care").to_dict()
+    proto.update(id="ng26-blocks", participant_prefix="BLK")
+    proto["stratification"] = {"method": "permuted_blocks", "block_sizes": [2, 4],
+                               "factors": [{"name": "site", "label": "Site"}]}
+    with st.unit_of_work(actor="test-setup") as uow:
+        create_trial(uow, Protocol.model_validate(proto), seed=5)
+        admin = uow.session.execute(select(User).where(User.username == "admin")).scalar_one()
+        grant_role(uow, admin, "ng26-blocks", Role.administrator)
+        clin = create_user(uow, "clin1", "correct-horse-battery")
+        grant_role(uow, clin, "ng26-care", Role.site_recruiter)
+        uow.session.add(Participant(trial_id="ng26-care", participant_id="CARE-0099", site_code="LA01",
+                                    enrolled_on=date(2026, 5, 1), age_years=8.0, age_band="5-10"))
+        uow.commit()
+    reason = ["--reason", "hospital admission: treating team needs the allocation"]
+    for _ in range(2):
+        assert main(["unblind", "request", "CARE-0001", *reason, "--as", "clin1", *db]) == 0
+    with st.read() as s:
+        ids = sorted(s.execute(select(UnblindingRequest.id)).scalars())
+    assert main(["unblind", "approve", str(ids[1]), "--trial", "ng26-care", "--as", "admin", *db]) == 0
+    return ids[0], ids[1]
+
+
 def test_locked_trial_refuses_every_cli_write(fresh_care, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     """On SQLite: the lock is enforced in the store on both backends (tests/foundation, test_lock_rules)."""
     st = fresh_care("sqlite")
@@ -77,8 +113,10 @@ def test_locked_trial_refuses_every_cli_write(fresh_care, tmp_path, capsys) -> N
     assert main(["qual", "codebook", "add-code", "Theme", "--codebook", "cb", "--as", "admin", *db]) == 0
     assert main(["qual", "import", str(tmp_path / "t.txt"), "--speaker", "practitioner", "--as", "admin", *db]) == 0
     assert main(["qual", "export-qdpx", "--out", str(tmp_path / "p.qdpx"), "--codebook", "cb", "--as", "admin", *db]) == 0
+    pending, approved = _randomisation_setup(st, db)
     backup = backup_store(st, tmp_path / "b.zip").path
     assert main(["lock", "ng26-care", "--reason", "database lock for the final analysis", "--as", "admin", *db]) == 0
+    assert main(["lock", "ng26-blocks", "--reason", "database lock for the final analysis", "--as", "admin", *db]) == 0
     with st.read() as s:
         before = lock_status(s, "ng26-care")
         seq = s.execute(select(AuditRecord.seq).order_by(AuditRecord.seq.desc())).scalars().first()
@@ -86,12 +124,12 @@ def test_locked_trial_refuses_every_cli_write(fresh_care, tmp_path, capsys) -> N
     assert before.locked and before.intact
     capsys.readouterr()
     args = {"odm": odm, "dic": rc.files[0], "recs": rc.files[1], "backup": backup, "transcript": tmp_path / "t.txt",
-            "tid": tid, "qdpx": tmp_path / "p.qdpx"}
+            "tid": tid, "qdpx": tmp_path / "p.qdpx", "pending": pending, "approved": approved}
     for route, line in WRITE_ROUTES.items():
         code = main([*shlex.split(line.format(**args)), *db])
         err = capsys.readouterr().err
         assert code == TrialLocked.exit_code, f"{route}: exit {code}, {err}"
-        assert "ng26-care' is locked" in err and "lock release" in err, f"{route}: {err}"
+        assert re.search(r"trial 'ng26-(care|blocks)' is locked", err) and "lock release" in err, f"{route}: {err}"
     with st.read() as s:
         after = lock_status(s, "ng26-care")
         assert s.execute(select(AuditRecord.seq).order_by(AuditRecord.seq.desc())).scalars().first() == seq
