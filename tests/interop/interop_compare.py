@@ -6,7 +6,8 @@ from typing import Any
 
 from securebase.trial.lock import trial_snapshot
 
-ROUND_TRIP_TABLES = ("participants", "allocations", "visits", "responses", "scores", "events", "withdrawals")
+ROUND_TRIP_TABLES = ("participants", "allocations", "visits", "responses", "scores", "events", "withdrawals",
+                     "resource_use", "intervention_sessions")
 
 
 def snapshot(store: Any, tables: tuple[str, ...] = ROUND_TRIP_TABLES) -> dict[str, list[dict[str, Any]]]:

@@ -17,7 +17,16 @@ from sqlalchemy import select
 from securebase.instruments import load_instrument as _load_instrument
 from securebase.instruments import score
 from securebase.protocol import load_protocol, visit_windows
-from securebase.store.tables import Allocation, Event, Participant, Response, Score, Visit
+from securebase.store.tables import (
+    Allocation,
+    Event,
+    InterventionSession,
+    Participant,
+    ResourceUse,
+    Response,
+    Score,
+    Visit,
+)
 
 TRIAL = "ng26-care"
 load_instrument = lru_cache(maxsize=None)(_load_instrument)
@@ -49,7 +58,8 @@ def build_trial(store: Any, n: int = 8, seed: int = 11) -> dict[str, int]:
     rng = np.random.default_rng(seed)
     proto = load_protocol(TRIAL)
     sites = [s.code for s in proto.sites]
-    counts = {"participants": 0, "responses": 0, "missing": 0, "scores": 0, "events": 0}
+    counts = {"participants": 0, "responses": 0, "missing": 0, "scores": 0, "events": 0, "resource_use": 0,
+              "sessions": 0}
     instruments = {"baseline": ["sdq_parent", "eq5d_5l", "sensitivity_coding"], "m6": ["sdq_parent", "resource_use"],
                    "m12": ["sdq_parent", "placement_record", "eq5d_5l"]}
     with store.unit_of_work(actor="recruiter1") as uow:
@@ -64,8 +74,9 @@ def build_trial(store: Any, n: int = 8, seed: int = 11) -> dict[str, int]:
             uow.session.add(p)
             uow.session.flush()
             counts["participants"] += 1
+            arm = ["intervention", "usual_care"][int(rng.integers(2))]
             uow.session.add(Allocation(trial_id=TRIAL, participant_pk=p.id, sequence_number=k + 1,
-                                       arm=["intervention", "usual_care"][int(rng.integers(2))], method="minimisation",
+                                       arm=arm, method="minimisation",
                                        stratum="", allocated_on=enrolled,
                                        allocated_at=datetime(2026, 1, 5, 10, 0, 0, 123456, tzinfo=UTC) + timedelta(days=9 * k),
                                        allocated_by="recruiter1", diagnostics={"imbalance": [1, 0]}))
@@ -77,6 +88,11 @@ def build_trial(store: Any, n: int = 8, seed: int = 11) -> dict[str, int]:
                           missed_reason="carer unreachable" if missed else None, assessor=None if missed else "ra1")
                 uow.session.add(v)
                 uow.session.flush()
+                if w.visit_id == "m6":  # resource use reported at 6 months for the last 6 months
+                    for item, qty in (("gp_contacts", float(rng.integers(0, 5))), ("social_worker_hours", 2.5 + k)):
+                        uow.session.add(ResourceUse(trial_id=TRIAL, participant_pk=p.id, visit_pk=v.id, item=item,
+                                                    quantity=qty, period_start=enrolled, period_end=w.due))
+                        counts["resource_use"] += 1
                 if missed:
                     continue
                 for name in instruments[w.visit_id]:
@@ -110,6 +126,16 @@ def build_trial(store: Any, n: int = 8, seed: int = 11) -> dict[str, int]:
                                                   value=None if res.value is None else float(res.value),
                                                   category=res.band, missing_reason=res.reason))
                             counts["scores"] += 1
+            if arm == "intervention":
+                for n in range(1, 4):
+                    uow.session.add(InterventionSession(
+                        trial_id=TRIAL, participant_pk=p.id, session_number=n, offered_on=enrolled + timedelta(days=7 * n),
+                        attended=n != 2, therapist=f"T{k % 2 + 1}", duration_minutes=90.0,
+                        fidelity_rating=None if n == 3 else 3.5))
+                    counts["sessions"] += 1
+            uow.session.add(ResourceUse(trial_id=TRIAL, participant_pk=p.id, visit_pk=None, item="foster_care_weeks",
+                                        quantity=4.0, period_start=enrolled, period_end=enrolled + timedelta(days=28)))
+            counts["resource_use"] += 1
             if k % 3 == 0:
                 uow.session.add(Event(trial_id=TRIAL, participant_pk=p.id, event_type="school_suspension",
                                       occurred_on=enrolled + timedelta(days=40 + k), details={"days": 2, "note": "fixed-term"},

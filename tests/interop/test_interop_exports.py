@@ -40,7 +40,8 @@ def test_formats_agree_with_labels_and_dictionary(trial_store, tmp_path) -> None
     st, counts = trial_store
     res = AnalysisExport(allocation="arms").write(st, ADMIN, tmp_path / "out")
     assert res.rows["responses"] == counts["responses"] and res.rows["participants"] == 4
-    for table in ("participants", "visits", "responses", "scores", "events"):
+    assert res.rows["resource_use"] == counts["resource_use"]
+    for table in ("participants", "visits", "responses", "scores", "events", "resource_use"):
         csv_ = pd.read_csv(tmp_path / "out" / f"{table}.csv", keep_default_na=True)
         pq = pd.read_parquet(tmp_path / "out" / f"{table}.parquet")
         dta = pd.read_stata(tmp_path / "out" / f"{table}.dta", convert_categoricals=True)

@@ -38,6 +38,7 @@ def test_odm_round_trip_loses_nothing(care_trial, fresh_care, tmp_path) -> None:
     rows = assert_same(care_trial, target)
     assert rows["responses"] == counts["responses"] and rows["scores"] == counts["scores"]
     assert rows["events"] == counts["events"] and rows["allocations"] == 3
+    assert rows["resource_use"] == counts["resource_use"] > 0 and rows["intervention_sessions"] == counts["sessions"] > 0
     codes = {r["missing_code"] for r in snapshot(target)["responses"]}
     assert codes == {None, "not_answered", "not_applicable", "refused"}
     edge = {r["item"]: r for r in snapshot(target)["responses"] if r["item"].startswith("x_")}
@@ -50,7 +51,7 @@ def test_blinded_export_has_no_allocation_and_invalid_files_are_refused(fresh_ca
     build_trial(care_trial, n=2)
     out = write_odm(care_trial, BLINDED, tmp_path / "blind.xml")
     text = out.path.read_text()
-    assert "FT.allocations" not in text and "T.allocations." not in text
+    assert "FT.allocations" not in text and "T.allocations." not in text and "intervention_sessions" not in text
     assert '"table_name": "allocations"' not in text
     doc = etree.parse(str(out.path))
     item = doc.find(f".//{{{NS}}}ItemData")

@@ -35,6 +35,7 @@ def test_redcap_round_trip_loses_nothing(care_trial, fresh_care, tmp_path) -> No
     rows_ = assert_same(care_trial, target)
     assert rows_["responses"] == counts["responses"] and rows_["scores"] == counts["scores"]
     assert rows_["events"] == counts["events"] and rows_["allocations"] == 3
+    assert rows_["resource_use"] == counts["resource_use"] > 0 and rows_["intervention_sessions"] == counts["sessions"] > 0
     codes = {r["missing_code"] for r in snapshot(target)["responses"]}
     assert codes == {None, "not_answered", "not_applicable", "refused"}
     # what one REDCap field cannot hold is reported, not silently dropped

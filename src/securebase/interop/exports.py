@@ -1,6 +1,6 @@
 """Analysis exports for R and Stata users: CSV, Parquet and Stata .dta files with a data dictionary.
 
-``AnalysisExport(formats=("csv", "parquet", "dta"), allocation="none" | "arms" | "coded")`` writes five
+``AnalysisExport(formats=("csv", "parquet", "dta"), allocation="none" | "arms" | "coded")`` writes six
 tables built from the store by :mod:`securebase.interop.extract` (plain queries, no ORM logic):
 
 - ``participants``: one row per participant (site, age, sex, care/maltreatment status, status,
@@ -10,6 +10,8 @@ tables built from the store by :mod:`securebase.interop.extract` (plain queries,
   ``missing_code`` not_answered / not_applicable / refused, ``entry`` 1 or 2);
 - ``scores``: one row per scored scale (value, band, missing reason);
 - ``events``: one row per trial event;
+- ``resource_use``: one row per resource-use record (item, quantity, recall period; items are the
+  unit-cost table's keys);
 
 plus ``dictionary.csv`` / ``dictionary.json`` (table, variable, label, type, codes, unit) and
 ``manifest.json`` (files with SHA-256). Direct identifiers are never read (the ``identifiers`` table
@@ -39,6 +41,7 @@ from securebase.store import Store
 from securebase.trial.roles import Actor
 
 FORMATS = ("csv", "parquet", "dta")
+DATE_COLUMNS = {"period_start", "period_end"}
 ALLOCATION_MODES = ("none", "arms", "coded")
 MISSING_LABELS = {"not_answered": "Not answered", "not_applicable": "Not applicable", "refused": "Refused"}
 CATEGORICAL = {"site", "sex", "age_band", "care_status", "maltreatment_status", "maltreatment_type", "status",
@@ -56,6 +59,8 @@ BASE_LABELS = {
     "value_text": "Answer as recorded", "missing_code": "Missing-value code", "scale": "Scale",
     "value": "Score", "category": "Score band", "missing_reason": "Why the score is missing",
     "event_type": "Event type", "occurred_on": "Date of the event", "seriousness": "Seriousness",
+    "quantity": "Quantity of the resource used", "period_start": "Start of the recall period",
+    "period_end": "End of the recall period",
     "relatedness": "Relatedness", "expectedness": "Expectedness", "details": "Event details (JSON)",
 }
 
@@ -111,7 +116,7 @@ class AnalysisExport:
         return {chr(ord("A") + k): arms[int(i)] for k, i in enumerate(order)}
 
     def frames(self, data: TrialData, actor: Actor) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
-        """The five tables and the data dictionary."""
+        """The six tables and the data dictionary."""
         if self.allocation != "none" and not (actor.can_see_allocation() and data.allocation_visible):
             raise BlindingError(f"user '{actor.username}' may not export allocation (blinded role); export with "
                                 "--allocation none, or ask an unblinded statistician for a coded export")
@@ -170,7 +175,13 @@ class AnalysisExport:
                 label = next((sc.label for sc in (inst.scales if inst else ()) if sc.name == s and sc.label), s)
                 wide_labels[col] = f"{title}: {label} at month {int(m)}"
                 part[col] = part["participant_id"].map(wide[col]) if col in wide else np.nan
-        tables = {"participants": part, "visits": visits, "responses": resp, "scores": scores, "events": events}
+        resource = pd.DataFrame([{
+            "participant_id": r["participant_id"], "visit_id": r["visit_id"], "item": r["item"],
+            "quantity": r["quantity"], "period_start": r["period_start"], "period_end": r["period_end"]}
+            for r in data.resource_use], columns=["participant_id", "visit_id", "item", "quantity", "period_start",
+                                                   "period_end"])
+        tables = {"participants": part, "visits": visits, "responses": resp, "scores": scores, "events": events,
+                  "resource_use": resource}
         return tables, _dictionary(tables, data, wide_labels, self.allocation)
 
     # ------------------------------------------------------------------ files
@@ -256,7 +267,7 @@ def _dictionary(tables: dict[str, pd.DataFrame], data: TrialData, wide: dict[str
         for col in df.columns:
             short = stata_name(col, taken)
             taken.add(short)
-            kind = "date" if col.endswith("_on") else ("categorical" if col in CATEGORICAL else str(df[col].dtype))
+            kind = "date" if col.endswith("_on") or col in DATE_COLUMNS else ("categorical" if col in CATEGORICAL else str(df[col].dtype))
             rows.append({"table": table, "variable": col, "stata_name": short,
                          "label": BASE_LABELS.get(col) or wide.get(col, col), "type": kind,
                          "codes": _codes(table, col, data, allocation), "unit": "years" if col == "age_years" else
@@ -276,7 +287,7 @@ def _to_stata(df: pd.DataFrame, dic: pd.DataFrame, path: Path, trial: str, name:
     labels = dict(zip(dic["variable"], dic["label"], strict=True))
     dates: dict[str, str] = {}
     for col in out.columns:
-        if col.endswith("_on"):
+        if col.endswith("_on") or col in DATE_COLUMNS:
             out[col] = pd.to_datetime(out[col])
             dates[names[col]] = "td"
         elif col in CATEGORICAL:

@@ -23,7 +23,9 @@ from securebase.store.tables import (
     Allocation,
     AuditRecord,
     Event,
+    InterventionSession,
     Participant,
+    ResourceUse,
     Response,
     Score,
     Trial,
@@ -58,6 +60,8 @@ class TrialData:
     events: list[dict[str, Any]]
     withdrawals: list[dict[str, Any]]
     allocations: list[dict[str, Any]] | None
+    resource_use: list[dict[str, Any]] = field(default_factory=list)
+    intervention_sessions: list[dict[str, Any]] = field(default_factory=list)
     audit: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -114,6 +118,12 @@ def read_trial(session: Session, actor: Actor, *, with_audit: bool = False) -> T
     data = TrialData(dict(trial), protocol, parts, visits, responses, scores,
                      own(_rows(session, Event.__table__, Event.trial_id == trial_id)),
                      own(_rows(session, Withdrawal.__table__, Withdrawal.trial_id == trial_id)), allocations)
+    data.resource_use = own(_rows(session, ResourceUse.__table__, ResourceUse.trial_id == trial_id))
+    for r in data.resource_use:
+        r["visit_id"] = vid.get(r["visit_pk"]) if r["visit_pk"] is not None else None
+    if actor.can_see_allocation():
+        data.intervention_sessions = own(_rows(session, InterventionSession.__table__,
+                                               InterventionSession.trial_id == trial_id))
     if with_audit:
         labels = set(pid.values())
         for r in _rows(session, AuditRecord.__table__, AuditRecord.trial_id == trial_id):

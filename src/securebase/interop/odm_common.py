@@ -16,8 +16,9 @@ responses                 form ``FI.<instrument>``, ``FormRepeatKey`` = responde
                           and who entered it are items ``M.<instrument>.version`` / ``.entered_by``
 scores                    item group ``GS.<instrument>``: ``SV.<instrument>.<scale>`` (value),
                           ``SC.`` (category/band), ``SR.`` (missing reason)
-events, withdrawals       repeating study events ``SE.events`` / ``SE.withdrawals``
-                          (``StudyEventRepeatKey`` 1, 2, ...), forms ``FT.events`` / ``FT.withdrawals``
+events, withdrawals,      repeating study events ``SE.<table>`` (``StudyEventRepeatKey`` 1, 2, ...)
+resource use, sessions    with forms ``FT.<table>``; a visit reference is written as the visit id;
+                          intervention sessions only for roles that may see allocation
 audit trail               ``ClinicalData/AuditRecords/AuditRecord ID="AR.<seq>"`` with ``UserRef``,
                           ``LocationRef``, ``DateTimeStamp``, ``ReasonForChange`` and, in ``SourceID``,
                           the securebase record (sequence, action, table, record, old and new
@@ -51,9 +52,11 @@ XML_NS = "http://www.w3.org/XML/1998/namespace"
 MISSING_CL = "CL.SB.MISSING"
 FLAGTYPE_CL = "CL.SB.FLAGTYPE"
 MISSING_FLAG = "missing_code"
-#: Participant-level tables carried as forms, with the study event that holds them.
-TABLE_FORMS = {"participants": "SE.enrolment", "allocations": "SE.enrolment", "visits": None,
-               "events": "SE.events", "withdrawals": "SE.withdrawals"}
+#: Participant-level repeating tables (each a repeating study event ``SE.<table>`` and form ``FT.<table>``),
+#: and whether only roles that may see allocation get them.
+REPEATING = {"events": False, "withdrawals": False, "resource_use": False, "intervention_sessions": True}
+#: A visit reference, written as the visit id (text) and resolved back to the visit on import.
+VISIT_REF = "visit_pk"
 #: Columns never written as items (surrogate keys; the trial and participant are the Study and Subject).
 SKIP_COLUMNS = frozenset({"id", "trial_id", "participant_pk", "participant_id"})
 
@@ -66,6 +69,8 @@ def q(tag: str) -> str:
 def data_type(column: Any) -> str:
     """ODM DataType of a store column."""
     t = column.type
+    if column.name == VISIT_REF:
+        return "text"
     if isinstance(t, UTCDateTime):
         return "datetime"
     if isinstance(t, Date):
@@ -97,6 +102,8 @@ def to_text(column: Any, value: Any) -> str:
 def from_text(column: Any, text: str, where: str) -> Any:
     """Inverse of :func:`to_text`; a bad value raises DataError naming the item."""
     t = column.type
+    if column.name == VISIT_REF:
+        return text
     try:
         if isinstance(t, JSON):
             return json.loads(text)
@@ -138,5 +145,5 @@ def validate(doc: etree._ElementTree | etree._Element, origin: str = "the ODM fi
                         + "; fix the file or export it again")
 
 
-__all__ = ["FLAGTYPE_CL", "MISSING_CL", "MISSING_FLAG", "NS", "TABLE_FORMS", "data_type", "from_text", "q",
+__all__ = ["FLAGTYPE_CL", "MISSING_CL", "MISSING_FLAG", "NS", "REPEATING", "VISIT_REF", "data_type", "from_text", "q",
            "schema", "table_columns", "to_text", "validate"]

@@ -25,6 +25,8 @@ from securebase.interop.odm_common import (
     MISSING_CL,
     MISSING_FLAG,
     NS,
+    REPEATING,
+    VISIT_REF,
     XML_NS,
     data_type,
     q,
@@ -33,11 +35,22 @@ from securebase.interop.odm_common import (
     validate,
 )
 from securebase.store import Store
-from securebase.store.tables import Allocation, Event, Participant, Visit, Withdrawal
+from securebase.store.tables import (
+    Allocation,
+    Event,
+    InterventionSession,
+    Participant,
+    ResourceUse,
+    Visit,
+    Withdrawal,
+)
 from securebase.trial.roles import Actor
 
 TABLES = {"participants": Participant.__table__, "allocations": Allocation.__table__, "visits": Visit.__table__,
-          "events": Event.__table__, "withdrawals": Withdrawal.__table__}
+          "events": Event.__table__, "withdrawals": Withdrawal.__table__, "resource_use": ResourceUse.__table__,
+          "intervention_sessions": InterventionSession.__table__}
+REPEATING_NAMES = {"events": "Trial events", "withdrawals": "Withdrawals", "resource_use": "Resource use",
+                   "intervention_sessions": "Intervention sessions"}
 MISSING_DECODES = {"not_answered": "Not answered", "not_applicable": "Not applicable", "refused": "Refused"}
 
 
@@ -121,8 +134,9 @@ def _metadata(study: etree._Element, data: TrialData) -> dict[str, Any]:
     for vid in visit_ids:
         events.append((f"SE.{vid}", labels.get(vid, vid), "No", "Scheduled",
                        ["FT.visits"] + [f"FI.{i}" for i in forms_at[vid]]))
-    events += [("SE.events", "Trial events", "Yes", "Unscheduled", ["FT.events"]),
-               ("SE.withdrawals", "Withdrawals", "Yes", "Unscheduled", ["FT.withdrawals"])]
+    for tname, unblinded_only in REPEATING.items():
+        if data.allocation_visible or not unblinded_only:
+            events.append((f"SE.{tname}", REPEATING_NAMES[tname], "Yes", "Unscheduled", [f"FT.{tname}"]))
     for k, (oid, *_rest) in enumerate(events, start=1):
         _sub(protocol, "StudyEventRef", StudyEventOID=oid, OrderNumber=k, Mandatory="Yes" if k == 1 else "No")
     for oid, name, repeating, kind, forms in events:
@@ -131,7 +145,7 @@ def _metadata(study: etree._Element, data: TrialData) -> dict[str, Any]:
             _sub(sed, "FormRef", FormOID=f, OrderNumber=k, Mandatory="Yes" if f == "FT.visits" else "No")
     groups: list[etree._Element] = []
     for tname, table in TABLES.items():
-        if tname == "allocations" and not data.allocation_visible:
+        if tname in ("allocations", "intervention_sessions") and not data.allocation_visible:
             continue
         form = _sub(mdv, "FormDef", OID=f"FT.{tname}", Name=tname, Repeating="No")
         _sub(form, "ItemGroupRef", ItemGroupOID=f"GT.{tname}", Mandatory="Yes")
@@ -213,14 +227,15 @@ def _table_form(parent: etree._Element, tname: str, row: dict[str, Any]) -> None
     form = _sub(parent, "FormData", FormOID=f"FT.{tname}")
     grp = _sub(form, "ItemGroupData", ItemGroupOID=f"GT.{tname}")
     for col in table_columns(TABLES[tname]):
-        if row.get(col.name) is not None:
-            _item(grp, f"T.{tname}.{col.name}", to_text(col, row[col.name]))
+        value = row.get("visit_id") if col.name == VISIT_REF else row.get(col.name)
+        if value is not None:
+            _item(grp, f"T.{tname}.{col.name}", to_text(col, value))
 
 
 def _clinical(root: etree._Element, data: TrialData, study_oid: str, mdv_oid: str) -> int:
     cd = _sub(root, "ClinicalData", StudyOID=study_oid, MetaDataVersionOID=mdv_oid)
     by_p: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
-    for kind in ("visits", "responses", "scores", "events", "withdrawals"):
+    for kind in ("visits", "responses", "scores", *REPEATING):
         for r in getattr(data, kind):
             by_p[r["participant_id"]][kind].append(r)
     alloc = {a["participant_id"]: a for a in data.allocations or []}
@@ -259,7 +274,7 @@ def _clinical(root: etree._Element, data: TrialData, study_oid: str, mdv_oid: st
                         for prefix, key in (("SC", "category"), ("SR", "missing_reason")):
                             if s[key] is not None:
                                 _item(g, f"{prefix}.{name}.{s['scale']}", s[key])
-        for kind in ("events", "withdrawals"):
+        for kind in REPEATING:
             for k, r in enumerate(mine[kind], start=1):
                 se = _sub(sd, "StudyEventData", StudyEventOID=f"SE.{kind}", StudyEventRepeatKey=k)
                 _table_form(se, kind, r)

@@ -21,13 +21,32 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from securebase.errors import BlindingError, ConflictError, DataError, NotFound, PermissionDenied
-from securebase.interop.odm_common import MISSING_FLAG, from_text, q, table_columns, validate
+from securebase.interop.odm_common import (
+    MISSING_FLAG,
+    REPEATING,
+    VISIT_REF,
+    from_text,
+    q,
+    table_columns,
+    validate,
+)
 from securebase.store import Store, UnitOfWork
-from securebase.store.tables import Allocation, Event, Participant, Response, Score, Visit, Withdrawal
+from securebase.store.tables import (
+    Allocation,
+    Event,
+    InterventionSession,
+    Participant,
+    ResourceUse,
+    Response,
+    Score,
+    Visit,
+    Withdrawal,
+)
 from securebase.trial.roles import Actor, Role
 
 MODELS: dict[str, Any] = {"participants": Participant, "allocations": Allocation, "visits": Visit, "events": Event,
-                          "withdrawals": Withdrawal}
+                          "withdrawals": Withdrawal, "resource_use": ResourceUse,
+                          "intervention_sessions": InterventionSession}
 MAY_IMPORT = frozenset({Role.administrator, Role.trial_manager, Role.data_manager})
 
 
@@ -66,11 +85,14 @@ class OdmImportResult:
     events: int
     audit_records: int
     sha256: str
+    resource_use: int = 0
+    intervention_sessions: int = 0
 
     def summary(self) -> str:
         return (f"imported {self.subjects} subjects, {self.visits} visits, {self.responses} item responses "
-                f"({self.missing_codes} with missing-value codes), {self.scores} scores, {self.events} events; "
-                f"{self.audit_records} source audit records kept as odm_audit events")
+                f"({self.missing_codes} with missing-value codes), {self.scores} scores, {self.events} events and "
+                f"withdrawals, {self.resource_use} resource-use records, {self.intervention_sessions} intervention "
+                f"sessions; {self.audit_records} source audit records kept as odm_audit events")
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -110,20 +132,31 @@ class _Importer:
                                         "see; ask an unblinded trial manager to import it")
                 self.add(Allocation(trial_id=self.actor.trial_id, participant_pk=p.id,
                                     **_table_row(f, "allocations", where)))
+        visits: dict[str, int] = {}
         for se in events:
             oid = se.get("StudyEventOID", "")
             if oid == "SE.enrolment":
                 continue
-            if oid in ("SE.events", "SE.withdrawals"):
+            if oid[3:] in REPEATING:
                 tname = oid[3:]
+                if REPEATING[tname] and not self.actor.can_see_allocation():
+                    raise BlindingError(f"the file holds {tname.replace('_', ' ')}, which reveal allocation to user "
+                                        f"'{self.actor.username}'; ask an unblinded trial manager to import it")
+                self.uow.session.flush()
                 for f in se.findall(q("FormData")):
-                    self.add(MODELS[tname](trial_id=self.actor.trial_id, participant_pk=p.id,
-                                           **_table_row(f, tname, f"{where} {oid}")))
-                    self.counts["events"] += 1
+                    row = _table_row(f, tname, f"{where} {oid}")
+                    if row.get(VISIT_REF) is not None:
+                        if row[VISIT_REF] not in visits:
+                            raise DataError(f"{where} {oid}: visit {row[VISIT_REF]!r} is not among the subject's "
+                                            f"visits ({', '.join(visits)}); fix the file")
+                        row[VISIT_REF] = visits[row[VISIT_REF]]
+                    self.add(MODELS[tname](trial_id=self.actor.trial_id, participant_pk=p.id, **row))
+                    self.counts["events" if tname in ("events", "withdrawals") else tname] += 1
                 continue
-            self.visit(se, p, f"{where} {oid}")
+            v = self.visit(se, p, f"{where} {oid}")
+            visits[v.visit_id] = v.id
 
-    def visit(self, se: etree._Element, p: Participant, where: str) -> None:
+    def visit(self, se: etree._Element, p: Participant, where: str) -> Visit:
         forms = se.findall(q("FormData"))
         vform = next((f for f in forms if f.get("FormOID") == "FT.visits"), None)
         if vform is None:
@@ -135,6 +168,7 @@ class _Importer:
             oid = f.get("FormOID", "")
             if oid.startswith("FI."):
                 self.instrument_form(f, oid[3:], p, v, where)
+        return v
 
     def instrument_form(self, f: etree._Element, name: str, p: Participant, v: Visit, where: str) -> None:
         respondent = f.get("FormRepeatKey") or ""
@@ -224,7 +258,7 @@ def import_odm(store: Store, actor: Actor, path: str | Path, *, check: bool = Tr
         uow.commit()
     c = imp.counts
     return OdmImportResult(c["subjects"], c["visits"], c["responses"], c["missing_codes"], c["scores"], c["events"],
-                           c["audit_records"], digest)
+                           c["audit_records"], digest, c["resource_use"], c["intervention_sessions"])
 
 
 __all__ = ["OdmImportResult", "import_odm"]

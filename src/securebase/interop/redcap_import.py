@@ -27,9 +27,9 @@ from sqlalchemy.exc import IntegrityError
 from securebase.errors import BlindingError, ConflictError, DataError, PermissionDenied, SecurebaseError
 from securebase.instruments import Instrument, score
 from securebase.interop.extract import instrument
-from securebase.interop.odm_common import from_text, table_columns
+from securebase.interop.odm_common import REPEATING, VISIT_REF, from_text, table_columns
 from securebase.interop.redcap_dictionary import COLUMNS, import_dictionary, variable_name
-from securebase.interop.redcap_records import FIELD_TAG, MODELS, TABLE_FORMS, read_csv
+from securebase.interop.redcap_records import FIELD_TAG, MODELS, REPEAT, TABLE_FORMS, read_csv
 from securebase.protocol import Protocol, protocol_from_yaml_text, visit_windows
 from securebase.store import Store, UnitOfWork
 from securebase.store.tables import Participant, Response, Score, Visit
@@ -37,6 +37,7 @@ from securebase.trial.roles import Actor, Role
 
 MAY_IMPORT = frozenset({Role.administrator, Role.trial_manager, Role.data_manager})
 ENTRY = re.compile(r"^(.*)--(\d+)$")
+FORM_TABLES = {form: table for table, form in REPEAT.items()}
 
 
 @dataclass(frozen=True)
@@ -49,11 +50,14 @@ class RedcapImportResult:
     events: int
     instruments: tuple[str, ...]
     warnings: tuple[str, ...] = field(default=())
+    resource_use: int = 0
+    intervention_sessions: int = 0
 
     def summary(self) -> str:
         text = (f"imported {self.records} records: {self.visits} visits, {self.responses} item responses "
-                f"({self.missing_codes} with missing-value codes), {self.scores} scores, {self.events} events "
-                f"(instruments: {', '.join(self.instruments)})")
+                f"({self.missing_codes} with missing-value codes), {self.scores} scores, {self.events} events and "
+                f"withdrawals, {self.resource_use} resource-use records, {self.intervention_sessions} intervention "
+                f"sessions (instruments: {', '.join(self.instruments)})")
         return text + "".join(f"\nwarning: {w}" for w in self.warnings)
 
     def to_dict(self) -> dict[str, Any]:
@@ -148,24 +152,35 @@ class _Importer:
             self.uow.session.add(MODELS["allocations"](trial_id=self.actor.trial_id, participant_pk=p.id, **alloc))
         windows = {w.visit_id: w for w in visit_windows(self.protocol, p.enrolled_on)}
         by_visit: dict[str, list[tuple[int, dict[str, str]]]] = defaultdict(list)
+        repeats: list[tuple[str, dict[str, str]]] = []
         for entry, r in rows:
             repeat = r.get("redcap_repeat_instrument") or ""
-            if repeat in ("event", "withdrawal"):
-                tname = "events" if repeat == "event" else "withdrawals"
-                rec = self.fields([r], tname, f"{where} {repeat} {r.get('redcap_repeat_instance')}")
-                if rec:
-                    self.uow.session.add(MODELS[tname](trial_id=self.actor.trial_id, participant_pk=p.id, **rec))
-                    self.counts["events"] += 1
+            if repeat in FORM_TABLES:
+                repeats.append((FORM_TABLES[repeat], r))
                 continue
             event = r.get("redcap_event_name")
             visit = flat_visit if event is None else re.sub(r"_arm_\d+$", "", event)
             if visit and visit not in ("enrolment", "events"):
                 by_visit[visit].append((entry, r))
-        for visit_id, vrows in by_visit.items():
-            self.visit(p, visit_id, vrows, windows, f"{where} {visit_id}")
+        visits = {visit_id: self.visit(p, visit_id, vrows, windows, f"{where} {visit_id}")
+                  for visit_id, vrows in by_visit.items()}
+        for tname, r in repeats:
+            rec = self.fields([r], tname, f"{where} {REPEAT[tname]} {r.get('redcap_repeat_instance')}")
+            if not rec:
+                continue
+            if REPEATING[tname] and not self.actor.can_see_allocation():
+                raise BlindingError(f"the records hold {tname.replace('_', ' ')}, which reveal allocation to user "
+                                    f"'{self.actor.username}'; ask an unblinded trial manager to import them")
+            if rec.get(VISIT_REF) is not None:
+                if rec[VISIT_REF] not in visits:
+                    raise DataError(f"{where}: {REPEAT[tname]} refers to visit {rec[VISIT_REF]!r}, which the record "
+                                    f"does not have ({', '.join(visits)}); fix the file")
+                rec[VISIT_REF] = visits[rec[VISIT_REF]]
+            self.uow.session.add(MODELS[tname](trial_id=self.actor.trial_id, participant_pk=p.id, **rec))
+            self.counts["events" if tname in ("events", "withdrawals") else tname] += 1
 
     def visit(self, p: Participant, visit_id: str, rows: list[tuple[int, dict[str, str]]], windows: dict[str, Any],
-              where: str) -> None:
+              where: str) -> int:
         vf = self.fields([r for e, r in rows if e == 1], "visits", where)
         if vf is None:
             if visit_id not in windows:
@@ -203,6 +218,7 @@ class _Importer:
                     if entry == 1 and code in {i.code for i in inst.items}:
                         raw_main[code] = cell
             self.scores(inst, [r for e, r in rows if e == 1], raw_main, respondent, p, v, where)
+        return v.id
 
     def scores(self, inst: Instrument, rows: list[dict[str, str]], raw: dict[str, Any], respondent: str,
                p: Participant, v: Visit, where: str) -> None:
@@ -280,7 +296,8 @@ def import_redcap(store: Store, actor: Actor, dictionary: str | Path, records: s
         uow.commit()
     c = imp.counts
     return RedcapImportResult(c["records"], c["visits"], c["responses"], c["missing_codes"], c["scores"], c["events"],
-                              tuple(project.instruments), tuple(imp.warnings))
+                              tuple(project.instruments), tuple(imp.warnings), c["resource_use"],
+                              c["intervention_sessions"])
 
 
 __all__ = ["RedcapImportResult", "import_redcap"]

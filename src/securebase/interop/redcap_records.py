@@ -11,7 +11,8 @@ Export (``write_redcap``) writes, for a longitudinal REDCap project with one RED
   through :func:`~securebase.interop.redcap_dictionary.import_dictionary`.
 - ``<trial>_Records.csv``: REDCap's raw "flat" export layout: ``record_id, redcap_event_name,
   redcap_repeat_instrument, redcap_repeat_instance`` then the fields; events ``enrolment_arm_1``,
-  ``<visit id>_arm_1`` and ``events_arm_1`` (repeating forms ``event`` and ``withdrawal``). A missing
+  ``<visit id>_arm_1`` and ``events_arm_1`` (repeating forms ``event``, ``withdrawal``, ``resource_record``
+  and, for unblinded users, ``session``; a visit reference is the visit id). A missing
   answer is written as the instrument's missing-value code (e.g. -99 not answered, -98 not applicable,
   -97 refused), which REDCap holds as project missing-data codes (``<trial>_MissingDataCodes.txt``).
   A double data entry (entry 2) is the record ``<record_id>--2``, REDCap's double-data-entry naming.
@@ -33,20 +34,34 @@ from typing import Any
 from securebase.errors import DataError, NotFound
 from securebase.instruments import Instrument
 from securebase.interop.extract import TrialData, instrument, read_trial
-from securebase.interop.odm_common import data_type, table_columns, to_text
+from securebase.interop.odm_common import REPEATING, VISIT_REF, data_type, table_columns, to_text
 from securebase.interop.redcap_dictionary import COLUMNS, export_dictionary, variable_name
 from securebase.store import Store
-from securebase.store.tables import Allocation, Event, Participant, Visit, Withdrawal
+from securebase.store.tables import (
+    Allocation,
+    Event,
+    InterventionSession,
+    Participant,
+    ResourceUse,
+    Visit,
+    Withdrawal,
+)
 from securebase.trial.roles import Actor
 
 FIELD_TAG = "@SECUREBASE-FIELD="
 TABLE_FORMS = {"participants": "participant", "allocations": "allocation", "visits": "visit", "events": "event",
-               "withdrawals": "withdrawal"}
+               "withdrawals": "withdrawal", "resource_use": "resource_record", "intervention_sessions": "session"}
 MODELS: dict[str, Any] = {"participants": Participant, "allocations": Allocation, "visits": Visit, "events": Event,
-                          "withdrawals": Withdrawal}
+                          "withdrawals": Withdrawal, "resource_use": ResourceUse,
+                          "intervention_sessions": InterventionSession}
 META = ("version", "respondent", "entered_by")
 SCORE_PARTS = {"": "value", "_band": "category", "_why": "missing_reason"}
-REPEAT = {"events": "event", "withdrawals": "withdrawal"}
+REPEAT = {t: TABLE_FORMS[t] for t in REPEATING}
+
+
+def repeat_tables(data: TrialData) -> list[str]:
+    """The participant-level repeating tables this export carries (sessions only when allocation is visible)."""
+    return [t for t, unblinded_only in REPEATING.items() if data.allocation_visible or not unblinded_only]
 
 
 def _field(var: str, form: str, label: str, tag: str, *, validation: str = "", ftype: str = "text") -> dict[str, str]:
@@ -97,7 +112,8 @@ def dictionary_rows(data: TrialData) -> list[dict[str, str]]:
             for suffix, part in SCORE_PARTS.items():
                 rows.append(_field(variable_name(name, f"sc_{sc}{suffix}"), name, f"{inst.title}: score {sc} {part}",
                                    f"scores.{sc}.{part}", validation="number" if part == "value" else ""))
-    rows += _table_fields("events") + _table_fields("withdrawals")
+    for tname in repeat_tables(data):
+        rows += _table_fields(tname)
     return rows
 
 
@@ -125,7 +141,7 @@ def records_rows(data: TrialData, fields: list[str], warnings: list[str] | None 
     out: list[dict[str, str]] = []
     warns = warnings if warnings is not None else []
     by_p: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
-    for kind in ("visits", "responses", "scores", "events", "withdrawals"):
+    for kind in ("visits", "responses", "scores", *REPEATING):
         for r in getattr(data, kind):
             by_p[r["participant_id"]][kind].append(r)
     alloc = {a["participant_id"]: a for a in data.allocations or []}
@@ -138,8 +154,9 @@ def records_rows(data: TrialData, fields: list[str], warnings: list[str] | None 
 
     def put(row: dict[str, str], tname: str, rec: dict[str, Any]) -> None:
         for col in table_columns(MODELS[tname].__table__):
-            if rec.get(col.name) is not None:
-                row[variable_name(TABLE_FORMS[tname], col.name)] = to_text(col, rec[col.name])
+            value = rec.get("visit_id") if col.name == VISIT_REF else rec.get(col.name)
+            if value is not None:
+                row[variable_name(TABLE_FORMS[tname], col.name)] = to_text(col, value)
 
     for p in data.participants:
         pid = p["participant_id"]
@@ -173,7 +190,8 @@ def records_rows(data: TrialData, fields: list[str], warnings: list[str] | None 
                         "" if val is None else (repr(float(val)) if part == "value" else str(val)))
                 rows[1][variable_name(s["instrument"], "sb_respondent")] = s["respondent"]
             out += [rows[k] for k in sorted(rows)]
-        for tname, form in REPEAT.items():
+        for tname in repeat_tables(data):
+            form = REPEAT[tname]
             for k, rec in enumerate(mine[tname], start=1):
                 row = blank(pid, "events_arm_1", form, str(k))
                 put(row, tname, rec)
@@ -222,13 +240,13 @@ def write_redcap(store: Store, actor: Actor, out_dir: str | Path) -> RedcapExpor
     _write_csv(files[2], ["event_name", "arm_num", "day_offset", "unique_event_name"],
                [{"event_name": n, "arm_num": "1", "day_offset": str(d), "unique_event_name": u} for n, d, u in events])
     forms_at: dict[str, list[str]] = {"enrolment_arm_1": ["participant"] + (["allocation"] if data.allocation_visible else []),
-                                      "events_arm_1": ["event", "withdrawal"]}
+                                      "events_arm_1": [REPEAT[t] for t in repeat_tables(data)]}
     for v in data.protocol.visits:
         forms_at[f"{v.id}_arm_1"] = ["visit"] + [name for name, _ in data.instruments_used()]
     _write_csv(files[3], ["arm_num", "unique_event_name", "form"],
                [{"arm_num": "1", "unique_event_name": e, "form": f} for e, fs in forms_at.items() for f in fs])
     _write_csv(files[4], ["event_name", "form_name", "custom_form_label"],
-               [{"event_name": "events_arm_1", "form_name": f, "custom_form_label": ""} for f in ("event", "withdrawal")])
+               [{"event_name": "events_arm_1", "form_name": REPEAT[t], "custom_form_label": ""} for t in repeat_tables(data)])
     files[5].write_text("-99, Not answered\n-98, Not applicable\n-97, Refused\n", encoding="utf-8")
     with store.unit_of_work(actor=actor.username) as uow:
         uow.log_event("export", table_name="redcap", record_id=files[1].name, trial_id=actor.trial_id,
