@@ -27,7 +27,7 @@ def _progress(console: Console) -> Progress:
 
 
 def run_demo(out: Path, n: int, seed: int, console: Console, *, pdf: bool = True, n_boot: int = 1000) -> dict[str, Path]:
-    from securebase.demo_world import DemoTrial, install_demo_tariff, make_users
+    from securebase.demo_world import DEMO_PASSWORD, DemoTrial, install_demo_tariff, make_users
 
     t0 = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
@@ -81,7 +81,8 @@ def run_demo(out: Path, n: int, seed: int, console: Console, *, pdf: bool = True
     console.print(f"Done in {time.perf_counter() - t0:.0f} s. Open [bold]{files['html']}[/]"
                   + (f" or {files['pdf']}" if "pdf" in files else "")
                   + f"; the pooled open report is {files['open_html']}. "
-                  f"`SECUREBASE_DATABASE_URL=sqlite:///{db} securebase serve` shows the trial in the web app.")
+                  f"`SECUREBASE_DATABASE_URL=sqlite:///{db} securebase serve` shows the trial in the web app "
+                  f"(users admin, tm, rec_la01, assessor, dm, dmc, stats...; password '{DEMO_PASSWORD}').")
     store.dispose()
     return files
 

@@ -33,7 +33,8 @@ DEMO_CHU9D = ValueSet(
     source="MADE UP for the securebase demonstration; not the licensed CHU9D tariff",
     dimensions=("worried", "sad", "pain", "tired", "annoyed", "schoolwork", "sleep", "daily_routine", "activities"),
     levels=5, intercept=1.0,
-    decrements={d: {2: 0.012 * (i % 3 + 1), 3: 0.03 * (i % 3 + 1), 4: 0.05 * (i % 3 + 1), 5: 0.075 * (i % 3 + 1)}
+    # worst state 1 - 0.036 x 18 = 0.352, near the real tariff's floor (about 0.33) so plans' range checks hold
+    decrements={d: {2: 0.006 * (i % 3 + 1), 3: 0.015 * (i % 3 + 1), 4: 0.025 * (i % 3 + 1), 5: 0.036 * (i % 3 + 1)}
                 for i, d in enumerate(("worried", "sad", "pain", "tired", "annoyed", "schoolwork", "sleep",
                                        "daily_routine", "activities"))})
 
@@ -99,22 +100,25 @@ def potential_outcomes(n: int, seed: int, start: date) -> tuple[pd.DataFrame, pd
     return base, frames["intervention"].participants, frames["usual_care"].participants, frames
 
 
-def make_users(store: Store, trial_id: str, protocol: Protocol) -> DemoUsers:
-    import secrets
+DEMO_PASSWORD = "synthetic-demo-only"  # every demo account; the demo store holds synthetic data only
 
-    from securebase.trial.setup import create_user, grant_role
+
+def make_users(store: Store, trial_id: str, protocol: Protocol) -> DemoUsers:
+    from securebase.trial.setup import create_user, grant_role, hash_password
+
+    shared = hash_password(DEMO_PASSWORD)
 
     def actor(name: str, role: Role, site: str | None = None) -> Actor:
         return Actor(name, trial_id, frozenset({role}), frozenset({site}) if site else None)
 
     with store.unit_of_work(actor="securebase-demo") as uow:
-        spec = [("tm", Role.trial_manager, None), ("assessor", Role.outcome_assessor, None), ("coder", Role.coder, None),
+        spec = [("admin", Role.administrator, None), ("tm", Role.trial_manager, None), ("assessor", Role.outcome_assessor, None), ("coder", Role.coder, None),
                 ("dm", Role.data_manager, None), ("dmc", Role.dmc_member, None),
                 ("stats", Role.unblinded_statistician, None), ("qual", Role.qualitative_researcher, None),
                 ("econ", Role.health_economist, None)]
         spec += [(f"rec_{s.code.lower()}", Role.site_recruiter, s.code) for s in protocol.sites]
         for name, role, site in spec:
-            user = create_user(uow, name, secrets.token_urlsafe(12), display_name=name)
+            user = create_user(uow, name, DEMO_PASSWORD, display_name=name, password_hash=shared)
             grant_role(uow, user, trial_id, role, site)
         uow.commit()
     return DemoUsers(admin=Actor.system(trial_id, "tm"),
@@ -187,7 +191,7 @@ class DemoTrial:
         site = self.sites[int(str(row["site"]).lstrip("S")) - 1] if str(row["site"]).startswith("S") else self.sites[0]
         rec_actor = self.users.recruiters[site]
         r0 = pd.Timestamp(row["randomised_on"]).date()
-        dob = r0 - timedelta(days=int(round(float(row["age_years"]) * 365.25)) + 30)
+        dob = r0 - timedelta(days=21 + int(float(row["age_years"]) * 365.25))  # age at screening = simulated age
         answers = {"date_of_birth": dob.isoformat(), "care_status": row["care_status"], "carer_available": True,
                    "placement_ending_planned": False}
         rec = _write(self.store, rec_actor, lambda uow: screening.screen(uow, rec_actor, site_code=site, answers=answers,

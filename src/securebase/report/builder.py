@@ -6,6 +6,7 @@ monitoring committee, refused to blinded roles). The open report contains no by-
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass, field
 from enum import Enum
 from importlib import resources
@@ -48,6 +49,7 @@ class ReportData:
     themes: list[dict[str, Any]] = field(default_factory=list)
     seeds: dict[str, Any] = field(default_factory=dict)
     plans: dict[str, str] = field(default_factory=dict)
+    economics_dir: Path | None = None  # where write_outputs saved the plots, reused instead of re-plotting
 
 
 def _env() -> jinja2.Environment:
@@ -66,7 +68,7 @@ def _effects_table(effects: list[dict[str, Any]]) -> dict[str, Any]:
     return {"header": header, "rows": rows}
 
 
-def _economics_parts(cea: Any) -> tuple[dict[str, Any] | None, list[str], dict[str, Any] | None, list[dict[str, str]]]:
+def _economics_parts(cea: Any, plot_dir: Path | None = None) -> tuple[dict[str, Any] | None, list[str], dict[str, Any] | None, list[dict[str, str]]]:
     if cea is None:
         return None, [], None, []
     header = ["Perspective", "Incremental cost (95% CI)", "Incremental QALYs (95% CI)", "ICER", "INMB at thresholds (95% CI)",
@@ -86,14 +88,16 @@ def _economics_parts(cea: Any) -> tuple[dict[str, Any] | None, list[str], dict[s
         statements.append(f"{p.label}: {d['icer_statement']}")
         for c in p.cost_per_outcome:
             statements.append(f"{p.label}: {c['statement']}")
-        import tempfile
 
         from securebase.analysis.economics.plots import plot_ceac, plot_evpi, plot_plane
 
         with tempfile.TemporaryDirectory() as tmp:
-            for fn, what in ((plot_plane, "Cost-effectiveness plane"), (plot_ceac, "Cost-effectiveness acceptability curve"),
-                             (plot_evpi, "Expected value of perfect information")):
-                path = fn(p.decision, Path(tmp) / f"{what}.png", title=f"{what}: {p.label}")
+            for fn, what, stem in ((plot_plane, "Cost-effectiveness plane", "ce_plane"),
+                                   (plot_ceac, "Cost-effectiveness acceptability curve", "ceac"),
+                                   (plot_evpi, "Expected value of perfect information", "evpi")):
+                saved = plot_dir / f"{p.name}_{stem}.png" if plot_dir is not None else None
+                path = saved if saved is not None and saved.exists() else fn(
+                    p.decision, Path(tmp) / f"{stem}.png", title=f"{what}: {p.label}")
                 figs.append({"src": figures.file_to_data_uri(path), "alt": f"{what}, {p.label}",
                              "caption": f"{what}, {p.label} (intervention minus usual care)."})
     cc = cea.cost_consequence
@@ -137,12 +141,16 @@ def render_html(data: ReportData, kind: ReportKind, actor: Actor) -> str:
             outcome_figures.append({"src": figures.forest(data.subgroups, xlabel="Difference in SDQ total (intervention minus usual care)"),
                                     "alt": "Forest plot of subgroup effects",
                                     "caption": "Primary outcome by subgroup (95% CI); interaction p-values in the outcome table notes."})
-        econ_table, econ_statements, cc_table, econ_figs = _economics_parts(data.economics)
+        econ_table, econ_statements, cc_table, econ_figs = _economics_parts(data.economics, data.economics_dir)
     else:
         outcome_table = pooled_outcomes(part, [o for o in OUTCOME_LABELS if f"{o[0]}_0" in part.columns])
         note = "Pooled over both arms. Comparative results are in the closed report for the data monitoring committee."
         econ_note = "Cost-effectiveness results are by arm and appear only in the closed report."
-    consort = consort_svg(data.consort, by_arm=closed, arm_labels=arm_labels)
+    try:
+        visit_label = p.visit(data.consort.primary_visit).label
+    except KeyError:
+        visit_label = data.consort.primary_visit
+    consort = consort_svg(data.consort, by_arm=closed, arm_labels=arm_labels, visit_label=visit_label)
     prov = provenance(data_hash=frame_hash(part.drop(columns=[c for c in ("arm", "treat", "therapist") if c in part.columns and not closed]),
                                            visits.drop(columns=[c for c in ("arm", "treat") if c in visits.columns and not closed])),
                       seeds=data.seeds, plans=data.plans, trial=p.id, protocol_version=p.version)

@@ -12,7 +12,7 @@ LINE = 15
 
 def _reasons(d: dict[str, int], limit: int = 6) -> list[str]:
     items = sorted(d.items(), key=lambda kv: (-kv[1], kv[0]))
-    lines = [f"• {k} (n = {v})" for k, v in items[:limit]]
+    lines = [f"• {k.replace('_', ' ')} (n = {v})" for k, v in items[:limit]]
     if len(items) > limit:
         lines.append(f"• other reasons (n = {sum(v for _, v in items[limit:])})")
     return lines
@@ -35,6 +35,7 @@ class _Canvas:
     def __init__(self) -> None:
         self.parts: list[str] = []
         self.height = 0
+        self.width = 0
 
     def box(self, x: float, y: float, lines: list[str], *, bold_first: bool = True, width: int = W_BOX,
             data: str = "") -> float:
@@ -48,6 +49,7 @@ class _Canvas:
             weight = ' font-weight="bold"' if (i == 0 and bold_first) else ""
             self.parts.append(f'<text x="{x + 8}" y="{y + 18 + i * LINE}"{weight}>{escape(ln)}</text>')
         self.height = max(self.height, y + h)
+        self.width = max(self.width, int(x + width))
         return y + h
 
     def arrow(self, x1: float, y1: float, x2: float, y2: float) -> None:
@@ -57,6 +59,7 @@ class _Canvas:
         self.parts.append(f'<text x="{x}" y="{y}" class="cstage">{escape(text)}</text>')
 
     def svg(self, width: int) -> str:
+        width = max(width, self.width + 10)
         return (f'<svg xmlns="http://www.w3.org/2000/svg" width="100%" style="max-width:{width}px;height:auto" '
                 f'viewBox="0 0 {width} {self.height + 10}" role="img" aria-label="CONSORT flow diagram" '
                 'font-family="Helvetica, Arial, sans-serif" font-size="12">'
@@ -66,9 +69,11 @@ class _Canvas:
                 '.cstage{font-weight:bold;fill:#1d4e89}</style>' + "".join(self.parts) + "</svg>")
 
 
-def consort_svg(c: ConsortCounts, *, by_arm: bool, arm_labels: dict[str, str] | None = None) -> str:
+def consort_svg(c: ConsortCounts, *, by_arm: bool, arm_labels: dict[str, str] | None = None,
+                visit_label: str | None = None) -> str:
     """The flow diagram. ``by_arm=False`` (the open report) pools every post-randomisation box."""
     arm_labels = arm_labels or {}
+    visit_label = visit_label or c.primary_visit
     cv = _Canvas()
     cx = 330 if by_arm else 180
     width = 960 if by_arm else 760
@@ -93,7 +98,7 @@ def consort_svg(c: ConsortCounts, *, by_arm: bool, arm_labels: dict[str, str] | 
                                   f"Received allocated intervention (n = {a['received']})",
                                   f"Did not receive allocated intervention (n = {a['not_received']})"]
          + _reasons(a.get("not_received_reasons", {}), 3)),
-        ("Follow-up", lambda a: [f"Assessed at {c.primary_visit} (n = {a['followed_up']})",
+        ("Follow-up", lambda a: [f"Assessed at {visit_label} (n = {a['followed_up']})",
                                  f"Lost to follow-up (n = {a['lost']})"] + _reasons(a["lost_reasons"], 4)
          + [f"Discontinued intervention (n = {a['discontinued_intervention']})"]),
         ("Analysis", lambda a: [f"Analysed, primary outcome (n = {a['analysed']})",

@@ -49,12 +49,17 @@ def create_trial(uow: UnitOfWork, protocol: Protocol, *, protocol_yaml: str | No
     return trial
 
 
-def create_user(uow: UnitOfWork, username: str, password: str, *, display_name: str = "") -> User:
+def create_user(uow: UnitOfWork, username: str, password: str, *, display_name: str = "",
+                password_hash: str | None = None) -> User:
+    """Create an active user. ``password_hash`` (an argon2 hash of ``password`` made once) saves re-hashing."""
     if not username or not username.replace(".", "").replace("_", "").replace("-", "").isalnum():
         raise FieldError("username", username, "letters, digits, '.', '_' or '-'", "choose another user name")
     if uow.session.execute(select(User).where(User.username == username)).scalar_one_or_none():
         raise ConflictError(f"user '{username}' already exists; choose another user name")
-    user = User(username=username, display_name=display_name or username, password_hash=hash_password(password),
+    if password_hash is not None and not verify_password(password_hash, password):
+        raise FieldError("password_hash", "<hash>", "the argon2 hash of the given password")
+    user = User(username=username, display_name=display_name or username,
+                password_hash=password_hash or hash_password(password),
                 active=True, failed_logins=0)
     uow.session.add(user)
     uow.session.flush()
