@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from functools import lru_cache
 
 import numpy as np
 import yaml
 
 from securebase.protocol import Protocol, load_protocol, protocol_from_yaml_text
 from securebase.store import Store, UnitOfWork
-from securebase.store.tables import Consent, Participant, ScreeningRecord
+from securebase.store.tables import Consent, Participant, ScreeningRecord, User
 from securebase.trial.roles import Actor, Role
-from securebase.trial.setup import create_trial, create_user, grant_role
+from securebase.trial.setup import create_trial, grant_role, hash_password
 
 CARE_STATUSES = ("adopted", "special_guardianship", "foster", "kinship", "residential")
 PASSWORD = "correct-horse-battery"
@@ -38,6 +39,11 @@ def with_ratios(proto: Protocol, ratios: Sequence[int]) -> Protocol:
     return protocol_from_yaml_text(yaml.safe_dump(data, sort_keys=False), "variant")
 
 
+@lru_cache(maxsize=1)
+def _password_hash() -> str:
+    return hash_password(PASSWORD)  # argon2 is slow on purpose: hash once per test session
+
+
 def make_trial(store: Store, proto: Protocol, *, seed: int = 20261126,
                users: dict[str, tuple[Role, str | None]] | None = None) -> None:
     """Create the trial, an administrator 'admin' and the named users with (role, site)."""
@@ -45,7 +51,9 @@ def make_trial(store: Store, proto: Protocol, *, seed: int = 20261126,
     with store.unit_of_work(actor="test-setup") as uow:
         create_trial(uow, proto, seed=seed, protocol_yaml=yaml.safe_dump(proto.to_dict(), sort_keys=False))
         for name, (role, site) in users.items():
-            u = create_user(uow, name, PASSWORD)
+            u = User(username=name, display_name=name, password_hash=_password_hash(), active=True, failed_logins=0)
+            uow.session.add(u)
+            uow.session.flush()
             grant_role(uow, u, proto.id, role, site)
         uow.commit()
 

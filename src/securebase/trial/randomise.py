@@ -68,13 +68,14 @@ _VISITS = select(Visit).where(Visit.participant_pk == bindparam("pk")).order_by(
 _SITES = select(Site.code).where(Site.trial_id == bindparam("t")).order_by(Site.id)
 _PARTICIPANT = select(Participant).where(Participant.trial_id == bindparam("t"),
                                          Participant.participant_id == bindparam("pid"))
-_SCREENING = (select(ScreeningRecord).where(ScreeningRecord.trial_id == bindparam("t"),
+_SCREENING = (select(ScreeningRecord.id, ScreeningRecord.eligible, ScreeningRecord.screening_number,
+                     ScreeningRecord.ineligible_reasons).where(ScreeningRecord.trial_id == bindparam("t"),
                                             ScreeningRecord.participant_pk == bindparam("pk"))
               .order_by(ScreeningRecord.id.desc()).limit(1))
-_CONSENTS = (select(Consent).where(Consent.trial_id == bindparam("t"),
+_CONSENTS = (select(Consent.kind, Consent.given, Consent.signed_on).where(Consent.trial_id == bindparam("t"),
                                    or_(Consent.participant_pk == bindparam("pk"), Consent.screening_pk == bindparam("spk")))
              .order_by(Consent.signed_on, Consent.id))
-_WITHDRAWAL = select(Withdrawal).where(Withdrawal.participant_pk == bindparam("pk")).limit(1)
+_WITHDRAWAL = select(Withdrawal.level, Withdrawal.withdrawn_on).where(Withdrawal.participant_pk == bindparam("pk")).limit(1)
 _E = RandomisationListEntry
 _NEXT_FREE = (select(_E).where(_E.trial_id == bindparam("t"), _E.stratum == bindparam("s"), _E.participant_pk.is_(None))
               .order_by(_E.position).limit(1))
@@ -158,8 +159,13 @@ def _protocol_from_text(text: str) -> Protocol:
 
 def trial_scheme(uow: UnitOfWork, trial: Trial) -> tuple[Protocol, Scheme]:
     """The trial's stored protocol and its allocation scheme (sites from the trial's site table)."""
-    protocol = _protocol_from_text(trial.protocol_yaml)
-    sites = uow.session.execute(_SITES, {"t": trial.id}).scalars().all()
+    sites = tuple(uow.session.execute(_SITES, {"t": trial.id}).scalars().all())
+    return _scheme_from_text(trial.protocol_yaml, sites)
+
+
+@lru_cache(maxsize=16)
+def _scheme_from_text(text: str, sites: tuple[str, ...]) -> tuple[Protocol, Scheme]:
+    protocol = _protocol_from_text(text)
     return protocol, scheme_for(protocol, list(sites) or None)
 
 
@@ -195,14 +201,14 @@ def readiness(uow: UnitOfWork, p: Participant, scheme: Scheme) -> tuple[dict[str
     """Stratification values and every reason the participant cannot be randomised yet."""
     s = uow.session
     problems: list[str] = []
-    screening = s.execute(_SCREENING, {"t": p.trial_id, "pk": p.id}).scalars().first()
+    screening = s.execute(_SCREENING, {"t": p.trial_id, "pk": p.id}).first()
     if screening is None:
         problems.append("no screening record is linked to the participant (record the eligibility check)")
     elif not screening.eligible:
         why = f": {screening.ineligible_reasons}" if screening.ineligible_reasons else ""
         problems.append(f"screening record {screening.screening_number} says not eligible{why}")
     consents = s.execute(_CONSENTS, {"t": p.trial_id, "pk": p.id,
-                                     "spk": screening.id if screening is not None else -1}).scalars().all()
+                                     "spk": screening.id if screening is not None else -1}).all()
     latest = {c.kind: c for c in consents}  # the latest record of each kind decides
     needed = ["carer_consent"] + (["child_assent"] if p.age_years is not None and p.age_years >= ASSENT_MIN_AGE else [])
     for kind in needed:
@@ -212,7 +218,7 @@ def readiness(uow: UnitOfWork, p: Participant, scheme: Scheme) -> tuple[dict[str
                 f" (required from age {ASSENT_MIN_AGE}; the child is {p.age_years:g})" if kind == "child_assent" else ""))
         elif not c.given:
             problems.append(f"{kind.replace('_', ' ')} was refused or withdrawn on {c.signed_on:%Y-%m-%d}")
-    w = s.execute(_WITHDRAWAL, {"pk": p.id}).scalars().first()
+    w = s.execute(_WITHDRAWAL, {"pk": p.id}).first()
     if w is not None:
         problems.append(f"the participant withdrew ({w.level}) on {w.withdrawn_on:%Y-%m-%d}")
     values, strata_problems = factor_values(p, scheme)
