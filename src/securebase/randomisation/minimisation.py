@@ -33,7 +33,7 @@ same code serves one live allocation and thousands of simulated trials at once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import numpy as np
@@ -128,7 +128,7 @@ class Minimisation:
         return g, tied, probs
 
     # -- one allocation ------------------------------------------------------------------------
-    def counts_at(self, counts: dict[str, dict[str, Sequence[int]]], values: dict[str, str]) -> np.ndarray:
+    def counts_at(self, counts: Mapping[str, Mapping[str, Sequence[int]]], values: Mapping[str, str]) -> np.ndarray:
         """(F, K) counts at the participant's level of each factor from ``{factor: {level: [n_k]}}``."""
         out = np.zeros((len(self.factors), len(self.arms)))
         for i, f in enumerate(self.factors):

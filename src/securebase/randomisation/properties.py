@@ -147,8 +147,9 @@ def simulate_properties(scheme: Scheme, n: int, sims: int, rng: np.random.Genera
         guess_names.append("preferred arm (knows all)")
     guess = {g: np.zeros(n) for g in guess_names}
     is_blocks = isinstance(method, PermutedBlocks)
+    block_sizes: tuple[int, ...] = method.block_sizes if isinstance(method, PermutedBlocks) else ()
     if is_blocks:
-        sizes = np.asarray(method.block_sizes)
+        sizes = np.asarray(block_sizes)
         rem = np.zeros((sims, n_strata, k))
         elapsed = np.zeros((sims, n_strata, k))
         forced_known = forced_unknown = 0.0
@@ -223,7 +224,7 @@ def simulate_properties(scheme: Scheme, n: int, sims: int, rng: np.random.Genera
     if isinstance(method, Minimisation):
         options.update(p=method.p, imbalance=method.imbalance, initial_random=method.initial_random)
     if is_blocks:
-        options["block_sizes"] = ",".join(map(str, method.block_sizes))
+        options["block_sizes"] = ",".join(map(str, block_sizes))
         blocks = {"certain, block size known": forced_known / n, "certain, sizes known (start known)": forced_unknown / n,
                   "correct guess at block end (stratum convergence)": end_correct / max(end_count, 1)}
     warnings = []
