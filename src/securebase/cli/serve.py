@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from securebase.cli._common import console
@@ -32,10 +34,19 @@ def serve(
         raise ConfigurationError("SECUREBASE_SECRET_KEY is still the default; set a long random secret "
                                  "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`) before "
                                  "serving beyond this machine")
-    app = create_app(settings)
     console.print(f"securebase serving on http://{settings.host}:{settings.port} (API docs at /api/docs)")
-    uvicorn.run(app, host=settings.host, port=settings.port, workers=1 if workers < 2 else workers,
-                log_level="info", proxy_headers=True)
+    if workers > 1:
+        if settings.database_url.startswith("sqlite"):
+            raise ConfigurationError(f"--workers {workers} needs a PostgreSQL store: SQLite serialises writers, so "
+                                     "extra processes only wait for each other; use --workers 1")
+        # worker processes build their own app from the environment: pass the overrides on
+        if db:
+            os.environ["SECUREBASE_DATABASE_URL"] = db
+        create_app(settings).state.store.dispose()  # migrate once, before the workers start
+        uvicorn.run("securebase.web.app:app_from_environment", factory=True, host=settings.host, port=settings.port,
+                    workers=workers, log_level="info", proxy_headers=True)
+        return
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info", proxy_headers=True)
 
 
 def register(app: typer.Typer) -> None:

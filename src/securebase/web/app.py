@@ -112,3 +112,10 @@ def create_app(settings: Settings, *, store: Store | None = None, secure_cookies
     app.include_router(api.router)
     app.include_router(pages.router)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """Factory for ``uvicorn --factory`` (several worker processes): settings from the environment."""
+    from securebase.settings import get_settings
+
+    return create_app(get_settings())
