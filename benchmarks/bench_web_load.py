@@ -6,7 +6,7 @@ saving SDQ answers), recruiters (screening log, screening a child), data manager
 raising a query) and trial managers (participants, dashboard). Printed per backend: p50 and p95 latency and
 throughput, each as a ratio against the named baseline "one user", measured in the same run with the same mix.
 
-    .venv/bin/python benchmarks/bench_web_load.py [--quick] [--users 50] [--sqlite-only]
+    .venv/bin/python benchmarks/bench_web_load.py [--quick] [--users 50] [--sqlite-only] [--pg-workers 2]
 """
 
 from __future__ import annotations
@@ -69,11 +69,11 @@ def build(url: str, n_participants: int) -> dict[str, Any]:
     return {"pids": pids, "users": users, "answers": tw.valid_responses("sdq_parent")}
 
 
-def serve(url: str, port: int) -> subprocess.Popen[bytes]:
-    code = ("import uvicorn; from securebase.settings import Settings; from securebase.web import create_app; "
-            f"uvicorn.run(create_app(Settings(database_url={url!r}, secret_key='bench-' + 'x' * 40)), "
-            f"host='127.0.0.1', port={port}, log_level='warning')")
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
+def serve(url: str, port: int, workers: int = 1) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, SECUREBASE_SECRET_KEY="bench-" + "x" * 40, SECUREBASE_DATABASE_URL=url)
+    proc = subprocess.Popen([sys.executable, "-m", "securebase.cli", "serve", "--host", "127.0.0.1", "--port",
+                             str(port), "--workers", str(workers)], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(300):
         try:
             httpx.get(f"http://127.0.0.1:{port}/api/openapi.json", timeout=1)
@@ -142,9 +142,9 @@ def run(base: str, world: dict[str, Any], n_users: int, ops: int) -> dict[str, f
     return {"p50": q[49] * 1000, "p95": q[94] * 1000, "rps": len(lat) / wall, "n": len(lat)}
 
 
-def bench(label: str, url: str, n_users: int, ops: int, n_participants: int) -> None:
+def bench(label: str, url: str, n_users: int, ops: int, n_participants: int, workers: int = 1) -> None:
     world = build(url, n_participants)
-    port = int(os.environ.get("BENCH_PORT", "0")) or _free_port()
+    port = _free_port()
     proc = serve(url, port)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -154,11 +154,27 @@ def bench(label: str, url: str, n_users: int, ops: int, n_participants: int) -> 
     finally:
         proc.terminate()
         proc.wait(10)
+    extra = None
+    if workers > 1:
+        port = _free_port()
+        proc = serve(url, port, workers)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            for _ in range(workers):
+                run(base, world, 1, 2)
+            extra = run(base, world, n_users, ops)
+        finally:
+            proc.terminate()
+            proc.wait(20)
     print(f"{label}: baseline 'one user' ({one['n']} requests): p50 {one['p50']:.1f} ms, p95 {one['p95']:.1f} ms, "
           f"{one['rps']:.1f} req/s")
     print(f"{label}: {n_users} concurrent users ({many['n']} requests): p50 {many['p50']:.1f} ms "
           f"(x{many['p50'] / one['p50']:.2f} baseline), p95 {many['p95']:.1f} ms (x{many['p95'] / one['p95']:.2f}), "
           f"throughput {many['rps']:.1f} req/s (x{many['rps'] / one['rps']:.2f})")
+    if extra:
+        print(f"{label}: {n_users} concurrent users, {workers} worker processes ({extra['n']} requests): p50 "
+              f"{extra['p50']:.1f} ms (x{extra['p50'] / one['p50']:.2f}), p95 {extra['p95']:.1f} ms "
+              f"(x{extra['p95'] / one['p95']:.2f}), throughput {extra['rps']:.1f} req/s (x{extra['rps'] / one['rps']:.2f})")
 
 
 def _free_port() -> int:
@@ -174,6 +190,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="fewer requests per user (CI smoke run)")
     ap.add_argument("--users", type=int, default=50)
     ap.add_argument("--sqlite-only", action="store_true")
+    ap.add_argument("--pg-workers", type=int, default=2, help="also measure PostgreSQL with this many worker processes")
     args = ap.parse_args()
     ops, n_participants = (6, 10) if args.quick else (20, 24)
     with tempfile.TemporaryDirectory() as tmp:
@@ -191,7 +208,8 @@ def main() -> None:
         print(f"PostgreSQL: not measured ({type(exc).__name__}: no server at {PG_ADMIN})")
         return
     try:
-        bench("PostgreSQL", PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", args.users, ops, n_participants)
+        bench("PostgreSQL", PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", args.users, ops, n_participants,
+              workers=args.pg_workers)
     finally:
         with admin.connect() as c:
             c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

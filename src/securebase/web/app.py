@@ -47,6 +47,11 @@ def create_app(settings: Settings, *, store: Store | None = None, secure_cookies
                   docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json")
     app.state.settings = settings
     app.state.store = store or open_store(settings.database_url)
+    # Load the instrument definitions once, before requests arrive on many threads: the registry fills its
+    # cache lazily and is not safe to fill from several threads at once.
+    from securebase.instruments import list_instruments
+
+    list_instruments()
     secure = secure_cookies if secure_cookies is not None else settings.host not in LOOPBACK
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="securebase_session",
                        max_age=settings.session_hours * 3600, same_site="strict", https_only=secure)
