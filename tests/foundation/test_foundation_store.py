@@ -142,3 +142,27 @@ def test_open_store_names_unreachable_server() -> None:
 
     with pytest.raises(ConfigurationError, match="cannot open the store"):
         open_store("postgresql+psycopg://nobody@127.0.0.1:1/none")
+
+
+def test_insert_audit_names_the_new_record(care_trial) -> None:  # type: ignore[no-untyped-def]
+    pk = _participant(care_trial, "CARE-0042")
+    with care_trial.read() as s:
+        rec = s.execute(select(AuditRecord).where(AuditRecord.participant_id == "CARE-0042",
+                                                  AuditRecord.action == "insert")).scalars().one()
+    assert rec.record_id == str(pk)
+
+
+def test_cli_exit_codes_pass_through(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A command's typer.Exit(n) reaches the shell as n (the probe app stands in for the real one)."""
+    import typer
+
+    import securebase.cli as cli
+
+    probe_app = typer.Typer()
+
+    @probe_app.command()
+    def probe() -> None:
+        raise typer.Exit(3)
+
+    monkeypatch.setattr(cli, "app", probe_app)
+    assert cli.main([]) == 3

@@ -45,7 +45,9 @@ _load_commands()
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point. Returns the exit code."""
     try:
-        app(args=argv, standalone_mode=False)
+        rv = app(args=argv, standalone_mode=False)
+        if isinstance(rv, int) and rv:  # typer.Exit(n) comes back as a return value here
+            return rv
     except SecurebaseError as err:
         typer.secho(f"Error: {err.message}", err=True, fg=typer.colors.RED)
         return err.exit_code

@@ -216,8 +216,9 @@ def audit_flush(session: Session, flush_context: object) -> None:
 
 
 def _pk(obj: Base) -> str:
-    ident = inspect(obj).identity
-    return ",".join(str(i) for i in ident) if ident else "?"
+    # after a flush the primary key is on the instance even before the identity map has it
+    ident = inspect(obj).mapper.primary_key_from_instance(obj)
+    return ",".join(str(i) for i in ident) if ident and None not in ident else "?"
 
 
 def _trial(obj: Base) -> str | None:
