@@ -77,18 +77,10 @@ _CONSENTS = (select(Consent.kind, Consent.given, Consent.signed_on).where(Consen
              .order_by(Consent.signed_on, Consent.id))
 _WITHDRAWAL = select(Withdrawal.level, Withdrawal.withdrawn_on).where(Withdrawal.participant_pk == bindparam("pk")).limit(1)
 _E = RandomisationListEntry
-_NEXT_FREE = (select(_E).where(_E.trial_id == bindparam("t"), _E.stratum == bindparam("s"), _E.participant_pk.is_(None))
-              .order_by(_E.position).limit(1))
-_BLOCK_SO_FAR = (select(_E.arm).where(_E.trial_id == bindparam("t"), _E.stratum == bindparam("s"),
-                                      _E.block_number == bindparam("b"), _E.position < bindparam("pos"))
-                 .order_by(_E.position))
-_FREE_LEFT = select(func.count()).where(_E.trial_id == bindparam("t"), _E.stratum == bindparam("s"),
-                                        _E.participant_pk.is_(None))
+_STRATUM_LIST = (select(_E.id, _E.position, _E.block_number, _E.block_size, _E.arm, _E.participant_pk, _E.list_version)
+                 .where(_E.trial_id == bindparam("t"), _E.stratum == bindparam("s")).order_by(_E.position))
 _LIST_TAIL = select(func.max(_E.position), func.max(_E.block_number), func.max(_E.list_version)).where(
     _E.trial_id == bindparam("t"), _E.stratum == bindparam("s"))
-_STRATUM_COUNTS = (select(Allocation.arm, func.count()).where(Allocation.trial_id == bindparam("t"),
-                                                              Allocation.stratum == bindparam("s"))
-                   .group_by(Allocation.arm))
 _COUNTS = (select(Allocation.stratum, Allocation.arm, func.count()).where(Allocation.trial_id == bindparam("t"))
            .group_by(Allocation.stratum, Allocation.arm))
 
@@ -157,9 +149,16 @@ def _protocol_from_text(text: str) -> Protocol:
     return protocol_from_yaml_text(text, "trial protocol")
 
 
-def trial_scheme(uow: UnitOfWork, trial: Trial) -> tuple[Protocol, Scheme]:
-    """The trial's stored protocol and its allocation scheme (sites from the trial's site table)."""
-    sites = tuple(uow.session.execute(_SITES, {"t": trial.id}).scalars().all())
+_SITE_CACHE: dict[tuple[str, str], tuple[str, ...]] = {}
+
+
+def trial_scheme(uow: UnitOfWork, trial: Trial, *, site: str | None = None) -> tuple[Protocol, Scheme]:
+    """The trial's stored protocol and its allocation scheme (sites from the trial's site table; the
+    list is cached per process and read again whenever ``site`` is not in it, so a new site is seen)."""
+    key = (uow.store.url, trial.id)
+    sites = _SITE_CACHE.get(key)
+    if sites is None or (site is not None and site not in sites):
+        sites = _SITE_CACHE[key] = tuple(uow.session.execute(_SITES, {"t": trial.id}).scalars().all())
     return _scheme_from_text(trial.protocol_yaml, sites)
 
 
@@ -290,25 +289,24 @@ def list_status(uow: UnitOfWork, actor: Actor) -> list[ListStatus]:
 
 def _take_from_list(uow: UnitOfWork, trial: Trial, protocol: Protocol, scheme: Scheme, stratum: str,
                     participant_pk: int) -> tuple[Any, RandomisationListEntry]:
+    """Take the stratum's next unused entry (one read of the stratum's list, one row load)."""
     method = scheme.method
     assert isinstance(method, PermutedBlocks)
     n_blocks = _blocks_per_version(protocol, scheme)
-
-    def next_free() -> RandomisationListEntry | None:
-        return uow.session.execute(_NEXT_FREE, {"t": trial.id, "s": stratum}).scalar_one_or_none()
-
-    entry = next_free()
-    if entry is None:
+    rows = uow.session.execute(_STRATUM_LIST, {"t": trial.id, "s": stratum}).all()
+    if not any(r.participant_pk is None for r in rows):
         extend_list(uow, trial, scheme, stratum, n_blocks, why="stratum had no unused entries")
-        entry = next_free()
+        rows = uow.session.execute(_STRATUM_LIST, {"t": trial.id, "s": stratum}).all()
+    free = [r for r in rows if r.participant_pk is None]
+    nxt = free[0]
+    used_in_block = [r.arm for r in rows if r.block_number == nxt.block_number and r.position < nxt.position]
+    counts = [sum(1 for r in rows if r.participant_pk is not None and r.arm == a) for a in scheme.arms]
+    decision = method.decision(BlockEntry(nxt.position, nxt.block_number, nxt.block_size, nxt.arm), used_in_block,
+                               counts, list_version=nxt.list_version)
+    entry = uow.session.get(RandomisationListEntry, nxt.id)
     assert entry is not None
-    used_in_block = uow.session.execute(_BLOCK_SO_FAR, {"t": trial.id, "s": stratum, "b": entry.block_number,
-                                                        "pos": entry.position}).scalars().all()
-    counts = dict(uow.session.execute(_STRATUM_COUNTS, {"t": trial.id, "s": stratum}).all())
-    decision = method.decision(BlockEntry(entry.position, entry.block_number, entry.block_size, entry.arm),
-                               used_in_block, [counts.get(a, 0) for a in scheme.arms], list_version=entry.list_version)
-    left = uow.session.execute(_FREE_LEFT, {"t": trial.id, "s": stratum}).scalar_one() - 1
     entry.participant_pk = participant_pk
+    left = len(free) - 1
     if left < max(method.block_sizes):
         extend_list(uow, trial, scheme, stratum, n_blocks,
                     why=f"{left} unused entries left, below the largest block size {max(method.block_sizes)}")
@@ -338,7 +336,7 @@ def randomise(uow: UnitOfWork, actor: Actor, participant_id: str, *, on: date | 
     _require_randomiser(actor)
     trial = uow.trial(actor.trial_id, for_update=True)  # serialises randomisations of this trial
     p = _participant(uow, actor, participant_id)
-    protocol, scheme = trial_scheme(uow, trial)
+    protocol, scheme = trial_scheme(uow, trial, site=p.site_code)
     existing = uow.session.execute(_ALLOC_OF, {"pk": p.id}).scalar_one_or_none()
     if existing is not None:
         return _view(uow, protocol, p, existing, newly=False)
