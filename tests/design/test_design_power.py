@@ -9,7 +9,14 @@ import pytest
 
 from securebase.analysis.design import ContinuousOutcome
 from securebase.analysis.design.curves import apply_point, parse_grid, power_curve
-from securebase.analysis.design.power import PowerScenario, per_trial_batch, simulate_power, summarise, wilson
+from securebase.analysis.design.power import (
+    EstimatorAnalysis,
+    PowerScenario,
+    per_trial_batch,
+    simulate_power,
+    summarise,
+    wilson,
+)
 from securebase.analysis.design.simulate import make_parameters
 from securebase.analysis.runner import run_seeded
 from securebase.errors import FieldError
@@ -97,6 +104,27 @@ def test_per_trial_fallback_agrees_with_batched_kernel_on_the_same_trials() -> N
     again = run_seeded(per_trial_batch, seed=1, n_total=6, batch_size=3, progress=False,
                        args=(params.model_dump(mode="json"), _per_trial_analysis))
     assert again == out
+
+
+def test_effectiveness_ancova_on_simulated_frames_equals_the_batched_kernel() -> None:
+    # the per-trial engine (securebase.analysis.effectiveness.Ancova) and the batched kernel give the same
+    # estimate, SE and p-value on the same simulated frames (tolerance 1e-8)
+    from securebase.analysis.effectiveness import Ancova
+    from securebase.analysis.kernels import fit_ols
+
+    params = make_parameters(n_participants=120)
+    analysis = EstimatorAnalysis(Ancova("sdq_total_12", ["sdq_total_0", "age_years"]))
+    out = run_seeded(per_trial_batch, seed=9, n_total=4, batch_size=4, progress=False,
+                     args=(params.model_dump(mode="json"), analysis))[0]
+    from securebase.analysis.design.simulate import simulate
+    rng = np.random.default_rng(np.random.SeedSequence(9).spawn(1)[0])
+    for k in range(4):
+        p = simulate(params, rng).participants
+        X = np.c_[np.ones(len(p)), p["treat"], p["sdq_total_0"], p["age_years"]][None]
+        fit = fit_ols(X, p["sdq_total_12"].to_numpy()[None])
+        assert fit.coef[0, 1] == pytest.approx(out["alt_est"][k], abs=1e-8)
+        assert fit.se[0, 1] == pytest.approx(out["alt_se"][k], abs=1e-8)
+        assert fit.pvalue[0, 1] == pytest.approx(out["alt_p"][k], abs=1e-8)
 
 
 def test_wilson_and_summary_edge_cases() -> None:

@@ -167,6 +167,20 @@ def per_trial_batch(seed_seq: np.random.SeedSequence, n: int, params_json: dict[
     return {"alt_est": [r[0] for r in res], "alt_se": [r[1] for r in res], "alt_p": [r[2] for r in res]}
 
 
+@dataclass(frozen=True)
+class EstimatorAnalysis:
+    """Per-trial analysis with any estimator whose ``fit(participants)`` returns a result with a
+    ``primary`` estimate carrying ``coef``, ``se`` and ``p_value`` (the estimators of
+    :mod:`securebase.analysis.effectiveness`, i.e. the code the real analysis uses); for
+    :func:`per_trial_batch`."""
+
+    estimator: Any
+
+    def __call__(self, trial: Any) -> tuple[float, float, float]:
+        est = self.estimator.fit(trial.participants).primary
+        return float(est.coef), float(est.se), float(est.p_value)
+
+
 def wilson(k: float, n: int, level: float = 0.95) -> tuple[float, float]:
     """Wilson score interval for a proportion k/n."""
     if n == 0:
