@@ -428,3 +428,19 @@ def pd_isna(value) -> bool:  # type: ignore[no-untyped-def]
     import pandas as pd
 
     return bool(pd.isna(value))
+
+
+def test_assign_assessor_needs_a_blinded_assessor_of_the_site(world) -> None:  # type: ignore[no-untyped-def]
+    store, w = world
+    pid = w["participants"]["LA01"][0][0]
+    tm = actor(store, "tm")
+    with store.unit_of_work(actor="tm") as uow:
+        for bad in ("rec1", "assessor2", "nobody"):
+            with pytest.raises(FieldError):
+                visits.assign_assessor(uow, tm, pid, "m12", bad)
+        v = visits.assign_assessor(uow, tm, pid, "m12", "assessor1")
+        uow.commit()
+    assert v.assessor == "assessor1"
+    with store.read() as s:
+        mine = visits.upcoming_visits(s, actor(store, "assessor1"), assessor="assessor1", horizon_days=400)
+    assert any(x["visit_id"] == "m12" and x["assessor"] == "assessor1" for x in mine)

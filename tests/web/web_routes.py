@@ -20,7 +20,7 @@ API_BODIES: dict[str, dict[str, Any] | None] = {
     "events": {"event_type": "return_home", "occurred_on": TODAY},
     "delivery": {"session_number": 20, "offered_on": TODAY, "attended": True, "therapist": "T9"},
     "withdrawals": {"level": "follow_up", "reason": "checking"},
-    "queries": None, "answer": {"answer": "checked"}, "close": None,
+    "queries": None, "answer": {"answer": "checked"}, "close": None, "assessor": {"assessor": "assessor1"},
 }
 #: POST form fields by the route's last path segment (pages).
 PAGE_FORMS: dict[str, dict[str, str]] = {
@@ -34,7 +34,7 @@ PAGE_FORMS: dict[str, dict[str, str]] = {
     "withdraw": {"level": "follow_up", "reason": "checking"}, "answer": {"answer": "checked"}, "close": {},
     "queries": {"participant_id": "CARE-0001", "table_name": "visits", "record_id": "1", "field": "status",
                 "question": "?"},
-    "login": {"username": "nobody", "password": "wrong-password"}, "logout": {},
+    "login": {"username": "nobody", "password": "wrong-password"}, "logout": {}, "assessor": {"assessor": "assessor1"},
 }
 
 

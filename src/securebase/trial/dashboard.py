@@ -47,6 +47,7 @@ def dashboard(session: Session, actor: Actor, *, on: date | None = None) -> dict
         target = s.target or round(protocol.target_sample_size / max(len(all_sites), 1))
         n = sum(1 for p in parts if p.site_code == s.code)
         by_site.append({"site": s.code, "name": s.name, "recruited": n, "target": target,
+                        "target_per_month": round(target / protocol.recruitment_months, 1),
                         "expected_to_date": round(target * frac, 1), "percent_of_target": round(100 * n / target, 1)})
     months = [{"month": m, "by_site": dict(c), "total": sum(c.values())} for m, c in sorted(by_month.items())]
     pks = {p.id for p in parts}

@@ -146,7 +146,18 @@ def assign_assessor(uow: UnitOfWork, actor: Actor, participant_id: str, visit_id
     """Give a visit to a (blinded) assessor; a workflow step audited with its own reason."""
     access.require(actor, {Role.trial_manager, Role.administrator, Role.data_manager, Role.site_recruiter},
                    "assigning an assessor")
-    _, v = get_visit(uow.session, actor, participant_id, visit_id)
+    p, v = get_visit(uow.session, actor, participant_id, visit_id)
+    from securebase.trial.audit_view import actor_for
+
+    try:
+        who = actor_for(uow.session, assessor, actor.trial_id)
+    except access.PermissionDenied:
+        raise FieldError("assessor", assessor, f"a user with a role on trial '{actor.trial_id}'") from None
+    if not who.has(Role.outcome_assessor, Role.coder) or who.can_see_allocation():
+        raise FieldError("assessor", assessor, "a blinded outcome assessor or coder",
+                         "outcome assessments are done by someone who does not know the allocation")
+    if not who.can_reach_site(p.site_code):
+        raise FieldError("assessor", assessor, f"an assessor working at site {p.site_code}")
     with access.workflow_reason(uow, f"visit assigned to {assessor}"):
         v.assessor = assessor
     return v

@@ -238,6 +238,20 @@ def visit_outcome(request: Request, user: User, trial_id: TrialId, pid: Pid, vis
     return write(request, user, trial_id, run, reason=body.reason)
 
 
+class AssessorIn(Body):
+    assessor: str = Field(max_length=120, description="User name of the (blinded) assessor")
+
+
+@router.post("/trials/{trial_id}/participants/{pid}/visits/{visit_id}/assessor", summary="Assign a visit's assessor")
+def visit_assessor(request: Request, user: User, trial_id: TrialId, pid: Pid, visit_id: VisitId,
+                   body: AssessorIn) -> dict[str, Any]:
+    def run(u: Any, a: Any) -> dict[str, Any]:
+        visits.assign_assessor(u, a, pid, visit_id, body.assessor)
+        p, v = visits.get_visit(u.session, a, pid, visit_id)
+        return visits.visit_dict(v, p, _access.protocol_of(u.session, trial_id).visit(visit_id).label)
+    return write(request, user, trial_id, run)
+
+
 @router.get("/trials/{trial_id}/participants/{pid}/visits/{visit_id}/instruments", summary="A visit's instruments")
 def visit_instruments(request: Request, user: User, trial_id: TrialId, pid: Pid, visit_id: VisitId) -> list[dict[str, Any]]:
     return read(request, user, trial_id, lambda s, a: data_entry.instruments_for_visit(s, a, pid, visit_id))

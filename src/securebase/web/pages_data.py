@@ -16,6 +16,7 @@ from securebase.web.deps import check_csrf, page_user, read, read_uow, write
 from securebase.web.render import field, form, link, page
 
 router = APIRouter(include_in_schema=False)
+ASSIGNERS = (access.Role.trial_manager, access.Role.administrator, access.Role.data_manager, access.Role.site_recruiter)
 User = Annotated[str, Depends(page_user)]
 
 
@@ -218,7 +219,10 @@ def visit_page(request: Request, user: str, trial_id: str, pid: str, visit_id: s
                 field("completed_on", "Date of the visit", "date"),
                 field("missed_reason", "Reason missed", "select", options=[(x, x.replace("_", " ")) for x in visits.MISSED_REASONS]),
                 field("reason", "Reason for change (when changing a recorded outcome)")],
-                "Record outcome", form_id="outcome-form")}]
+                "Record outcome", form_id="outcome-form")}] + ([
+            {"heading": "Assessor", "form": form(f"{base}/assessor", [
+                field("assessor", "Blinded assessor (user name)", value=d["assessor"], required=True)],
+                "Assign", form_id="assessor-form")}] if a.has(*ASSIGNERS) else [])
     label, sections = read(request, user, trial_id, build)
     return page(request, f"{pid}: {label}", sections, trial_id=trial_id, error=error, status=status)
 
@@ -226,6 +230,15 @@ def visit_page(request: Request, user: str, trial_id: str, pid: str, visit_id: s
 @router.get("/trials/{trial_id}/participants/{pid}/visits/{visit_id}")
 def visit_get(request: Request, trial_id: str, pid: str, visit_id: str, user: User) -> HTMLResponse:
     return visit_page(request, user, trial_id, pid, visit_id)
+
+
+@router.post("/trials/{trial_id}/participants/{pid}/visits/{visit_id}/assessor")
+def assessor_post(request: Request, trial_id: str, pid: str, visit_id: str, user: User, data: Form) -> Response:
+    try:
+        write(request, user, trial_id, lambda u, a: visits.assign_assessor(u, a, pid, visit_id, data.get("assessor", "")))
+    except (InputError, ConflictError) as exc:
+        return visit_page(request, user, trial_id, pid, visit_id, error=exc.message, status=exc.http_status)
+    return see_other(f"/trials/{trial_id}/participants/{pid}/visits/{visit_id}", "Assessor assigned")
 
 
 @router.post("/trials/{trial_id}/participants/{pid}/visits/{visit_id}/outcome")
@@ -462,9 +475,11 @@ def dashboard_get(request: Request, trial_id: str, user: User) -> HTMLResponse:
     sections: list[dict[str, Any]] = [
         {"heading": "Recruitment by site", "dl": [("Recruited", f"{d['recruited']} of {d['target_sample_size']}"),
                                                   ("Overdue visits", d["overdue_total"])],
-         "table": {"columns": ["site", "recruited", "target", "expected to date", "% of target", "overdue visits"],
-                   "rows": [[r["site"], r["recruited"], r["target"], r["expected_to_date"], r["percent_of_target"],
-                             d["overdue_by_site"].get(r["site"], 0)] for r in d["recruitment_by_site"]]}},
+         "table": {"columns": ["site", "recruited", "target", "per month", "expected to date", "% of target",
+                               "overdue visits"],
+                   "rows": [[r["site"], r["recruited"], r["target"], r["target_per_month"], r["expected_to_date"],
+                             r["percent_of_target"], d["overdue_by_site"].get(r["site"], 0)]
+                            for r in d["recruitment_by_site"]]}},
         {"heading": "Recruitment by month", "table": {"columns": ["month", "recruited", "by site"], "rows": [
             [m["month"], m["total"], ", ".join(f"{k} {v}" for k, v in sorted(m["by_site"].items()))]
             for m in d["recruitment_by_month"]], "empty": "No one recruited yet."}},
