@@ -55,6 +55,13 @@ def check_store(session: Session, trial_id: str, *, n_visits: int = 3) -> dict[s
             a = alloc_by_pk[e.participant_pk]
             assert a.arm == e.arm and a.stratum == stratum and a.list_version == e.list_version
         assert len(es) - len(used) >= 1, "a stratum ran out"
+        blocks: dict[int, list[RandomisationListEntry]] = defaultdict(list)
+        for e in es:
+            blocks[e.block_number].append(e)
+        for b in blocks.values():  # every stored block is complete and balanced (equal ratios here)
+            assert len(b) == b[0].block_size
+            arms = [e.arm for e in b]
+            assert len({arms.count(a) for a in set(arms)}) == 1
         used_total += len(used)
     if entries:
         assert used_total == len(allocs)
