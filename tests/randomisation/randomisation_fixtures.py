@@ -64,7 +64,7 @@ def admin(trial_id: str) -> Actor:
 
 def enrol(uow: UnitOfWork, proto: Protocol, n: int, *, seed: int = 7, start: int = 1, ages: Sequence[float] | None = None,
           consent: bool = True, assent: bool = True, eligible: bool = True, strata: bool = True,
-          on: date = date(2026, 11, 2)) -> list[str]:
+          on: date = date(2026, 11, 2), answers: dict[str, object] | None = None) -> list[str]:
     """Enrol ``n`` synthetic participants ``PREFIX-0001``...; returns their trial IDs."""
     rng = np.random.default_rng(seed)
     sites = [s.code for s in proto.sites]
@@ -89,7 +89,7 @@ def enrol(uow: UnitOfWork, proto: Protocol, n: int, *, seed: int = 7, start: int
             p.maltreatment_type = None
         participants.append(p)
         screenings.append(ScreeningRecord(trial_id=proto.id, site_code=site, screening_number=f"S{num:05d}",
-                                          screened_on=on, answers={"age_years": age}, eligible=eligible,
+                                          screened_on=on, answers={"age_years": age, **(answers or {})}, eligible=eligible,
                                           ineligible_reasons="" if eligible else "Aged 5 to 17 at randomisation: age 4",
                                           approached=True, outcome="enrolled", screened_by="recruiter"))
         ids.append(pid)
@@ -105,7 +105,7 @@ def enrol(uow: UnitOfWork, proto: Protocol, n: int, *, seed: int = 7, start: int
             consents.append(Consent(trial_id=proto.id, screening_pk=s.id, participant_pk=p.id, kind="carer_consent",
                                     form_version="1.0", signatory_role="carer", given=True, signed_on=on,
                                     recorded_by="recruiter"))
-        if assent and p.age_years >= 7:
+        if assent:
             consents.append(Consent(trial_id=proto.id, screening_pk=s.id, participant_pk=p.id, kind="child_assent",
                                     form_version="1.0", signatory_role="child", given=True, signed_on=on,
                                     recorded_by="recruiter"))
@@ -145,7 +145,7 @@ def bulk_enrol(uow: UnitOfWork, proto: Protocol, n: int, *, seed: int = 11, on: 
     consents = []
     for r in rows:
         pk = pks[r["participant_id"]]
-        kinds = ["carer_consent"] + (["child_assent"] if r["age_years"] >= 7 else [])
+        kinds = ["carer_consent", "child_assent"]
         consents += [{"trial_id": proto.id, "participant_pk": pk, "screening_pk": None, "kind": k, "form_version": "1.0",
                       "signatory_role": "carer", "given": True, "signed_on": on, "recorded_by": "recruiter"} for k in kinds]
     s.execute(insert(Consent), consents)

@@ -86,10 +86,13 @@ def test_refusal_names_everything_missing(store) -> None:  # type: ignore[no-unt
         no_consent = enrol(uow, proto, 1, consent=False, ages=[12])[0]
         no_assent = enrol(uow, proto, 1, start=2, assent=False, ages=[9])[0]
         young = enrol(uow, proto, 1, start=3, assent=False, ages=[6])[0]
+        ok = enrol(uow, proto, 1, start=6, ages=[6])[0]
+        fostered = enrol(uow, proto, 1, start=7, ages=[12], answers={"care_status": "foster"})[0]
         ineligible = enrol(uow, proto, 1, start=4, eligible=False, ages=[8])[0]
         no_strata = enrol(uow, proto, 1, start=5, strata=False, ages=[8])[0]
         uow.commit()
-    cases = {no_consent: ["no carer consent"], no_assent: ["child assent", "age 7"],
+    cases = {no_consent: ["no carer consent"], no_assent: ["no child assent"], young: ["no child assent"],
+             fostered: ["no la consent"],
              ineligible: ["not eligible", "age 4"], no_strata: ["'care_status' is missing", "adopted"]}
     for pid, needles in cases.items():
         with store.unit_of_work(actor="admin") as uow, pytest.raises(NotEligible) as err:
@@ -97,8 +100,8 @@ def test_refusal_names_everything_missing(store) -> None:  # type: ignore[no-unt
         assert pid in err.value.message
         for n in needles:
             assert n in err.value.message, (n, err.value.message)
-    with store.unit_of_work(actor="admin") as uow:  # a 6-year-old needs the carer's consent only
-        assert randomise(uow, admin(proto.id), young).newly_allocated
+    with store.unit_of_work(actor="admin") as uow:  # consented, assented, eligible, strata present
+        assert randomise(uow, admin(proto.id), ok).newly_allocated
         uow.commit()
     with store.read() as s:
         assert s.execute(select(func.count()).select_from(Allocation)).scalar_one() == 1

@@ -8,9 +8,10 @@ randomisation writes (allocation, list entry, participant status, visits, trial 
 records) is in that one transaction, so a crash leaves either all of it or none of it.
 
 Refusals (:class:`~securebase.errors.NotEligible`) list every missing requirement at once:
-an eligible screening record linked to the participant; the carer's consent (``carer_consent``,
-given, not later withdrawn) and, for a child aged :data:`ASSENT_MIN_AGE` or over, the child's
-assent (``child_assent``); no withdrawal; and a valid value of every stratification factor.
+an eligible screening record linked to the participant; every consent the consent service requires
+for that record (``securebase.trial.consent.required_kinds``: the carer's consent, the child's assent
+on the form for their age, and the local authority's consent where it holds parental responsibility),
+each given and not later withdrawn; no withdrawal; and a valid value of every stratification factor.
 """
 
 from __future__ import annotations
@@ -47,15 +48,13 @@ from securebase.store.tables import (
     Visit,
     Withdrawal,
 )
+from securebase.trial.consent import required_kinds
 from securebase.trial.roles import Actor, Role
 
 #: Roles that may randomise (the recruiter of the participant's site, or a trial manager/administrator).
 RANDOMISERS = frozenset({Role.site_recruiter, Role.trial_manager, Role.administrator})
 #: Roles that may generate the sealed lists before go-live.
 LIST_MANAGERS = frozenset({Role.trial_manager, Role.administrator})
-#: A project decision (not a published rule): children aged 7 or over give assent as well as the
-#: carer's consent; younger children are informed but their assent is not a precondition.
-ASSENT_MIN_AGE = 7
 #: Expected participants per stratum times this factor sizes each version of a stratum's list.
 LIST_HEADROOM = 1.5
 
@@ -68,8 +67,7 @@ _VISITS = select(Visit).where(Visit.participant_pk == bindparam("pk")).order_by(
 _SITES = select(Site.code).where(Site.trial_id == bindparam("t")).order_by(Site.id)
 _PARTICIPANT = select(Participant).where(Participant.trial_id == bindparam("t"),
                                          Participant.participant_id == bindparam("pid"))
-_SCREENING = (select(ScreeningRecord.id, ScreeningRecord.eligible, ScreeningRecord.screening_number,
-                     ScreeningRecord.ineligible_reasons).where(ScreeningRecord.trial_id == bindparam("t"),
+_SCREENING = (select(ScreeningRecord).where(ScreeningRecord.trial_id == bindparam("t"),
                                             ScreeningRecord.participant_pk == bindparam("pk"))
               .order_by(ScreeningRecord.id.desc()).limit(1))
 _CONSENTS = (select(Consent.kind, Consent.given, Consent.signed_on).where(Consent.trial_id == bindparam("t"),
@@ -200,7 +198,7 @@ def readiness(uow: UnitOfWork, p: Participant, scheme: Scheme) -> tuple[dict[str
     """Stratification values and every reason the participant cannot be randomised yet."""
     s = uow.session
     problems: list[str] = []
-    screening = s.execute(_SCREENING, {"t": p.trial_id, "pk": p.id}).first()
+    screening = s.execute(_SCREENING, {"t": p.trial_id, "pk": p.id}).scalars().first()
     if screening is None:
         problems.append("no screening record is linked to the participant (record the eligibility check)")
     elif not screening.eligible:
@@ -209,12 +207,13 @@ def readiness(uow: UnitOfWork, p: Participant, scheme: Scheme) -> tuple[dict[str
     consents = s.execute(_CONSENTS, {"t": p.trial_id, "pk": p.id,
                                      "spk": screening.id if screening is not None else -1}).all()
     latest = {c.kind: c for c in consents}  # the latest record of each kind decides
-    needed = ["carer_consent"] + (["child_assent"] if p.age_years is not None and p.age_years >= ASSENT_MIN_AGE else [])
+    # the consent service's rule: carer consent, the child's assent (age-appropriate form, every age) and
+    # the local authority's consent where it holds parental responsibility
+    needed = required_kinds(screening) if screening is not None else ["carer_consent", "child_assent"]
     for kind in needed:
         c = latest.get(kind)
         if c is None:
-            problems.append(f"no {kind.replace('_', ' ')} is recorded" + (
-                f" (required from age {ASSENT_MIN_AGE}; the child is {p.age_years:g})" if kind == "child_assent" else ""))
+            problems.append(f"no {kind.replace('_', ' ')} is recorded")
         elif not c.given:
             problems.append(f"{kind.replace('_', ' ')} was refused or withdrawn on {c.signed_on:%Y-%m-%d}")
     w = s.execute(_WITHDRAWAL, {"pk": p.id}).first()
@@ -419,5 +418,5 @@ def _view(uow: UnitOfWork, protocol: Protocol, p: Participant, alloc: Allocation
                                          v.window_closes) for v in visits))
 
 
-__all__ = ["ASSENT_MIN_AGE", "AllocationView", "ListStatus", "RANDOMISERS", "VisitDue", "allocation_for", "allocation_view",
+__all__ = ["AllocationView", "ListStatus", "RANDOMISERS", "VisitDue", "allocation_for", "allocation_view",
            "blinding_message", "extend_list", "list_status", "prepare_lists", "randomise", "readiness", "trial_scheme"]
