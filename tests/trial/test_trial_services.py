@@ -444,3 +444,20 @@ def test_assign_assessor_needs_a_blinded_assessor_of_the_site(world) -> None:  #
     with store.read() as s:
         mine = visits.upcoming_visits(s, actor(store, "assessor1"), assessor="assessor1", horizon_days=400)
     assert any(x["visit_id"] == "m12" and x["assessor"] == "assessor1" for x in mine)
+
+
+def test_store_frames_have_the_simulator_columns(world) -> None:  # type: ignore[no-untyped-def]
+    """The extraction gives exactly the frames the simulator gives (same columns, same order)."""
+    import numpy as np
+
+    from securebase.analysis.design.parameters import SimulationParameters
+    from securebase.analysis.design.simulate import simulate
+
+    store, _ = world
+    sim = simulate(SimulationParameters(n_participants=10), np.random.default_rng(1))
+    with store.read() as s:
+        got = extract_datasets(s, actor(store, "ustat"))
+    assert list(got.participants.columns) == list(sim.participants.columns)
+    assert list(got.visits.columns) == list(sim.visits.columns)
+    assert list(got.resource_use.columns) == list(sim.resource_use.columns)
+    assert str(got.participants["randomised_on"].dtype).startswith("datetime64")
