@@ -64,7 +64,7 @@ def main() -> None:
     ap.add_argument("--sims", type=int, default=None, help="simulated trials (each also under the null)")
     ap.add_argument("--batch-size", type=int, default=2000)
     args = ap.parse_args()
-    sims = args.sims or (6000 if args.quick else 36000)
+    sims = args.sims or (6000 if args.quick else 72000)
     sc = PowerScenario(params=make_parameters(n_participants=300), analysis="ancova", outcome="sdq_total",
                        covariates=("age", "female"))
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
