@@ -13,7 +13,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from securebase.cli._common import console, store
-from securebase.errors import FieldError, NotFound
+from securebase.errors import FieldError, InputError, NotFound
 from securebase.protocol import load_protocol
 from securebase.randomisation import scheme_for
 from securebase.randomisation.properties import PropertiesResult, simulate_properties
@@ -136,7 +136,7 @@ def simulate(protocol: str = typer.Option("ng26-care", help="Built-in protocol n
         scheme = scheme_for(proto, method=method, p=p, imbalance=imbalance, initial_random=initial_random,
                             block_sizes=ints(block_sizes, ",", "--block-sizes"), ratios=ints(ratio, ":", "--ratio"))
     except ValueError as err:
-        raise FieldError("randomisation options", str(err), "a valid scheme") from None
+        raise InputError(f"invalid randomisation options: {err}; change the option and run again") from None
     result = simulate_properties(scheme, n or proto.target_sample_size, sims, np.random.default_rng(seed), seed=seed)
     files = write_report(result, out)
     console.print(result.summary())
