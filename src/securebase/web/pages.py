@@ -8,43 +8,21 @@ from __future__ import annotations
 
 import secrets
 import time
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
 
 from securebase.errors import ConflictError, InputError, NotFound
 from securebase.trial import access, consent, enrol, screening
 from securebase.trial.accounts import NotAuthenticated, login, user_trials
 from securebase.trial.roles import Role
-from securebase.web import pages_data
-from securebase.web.deps import check_csrf, page_user, read, settings_of, store_of, write
+from securebase.web import pages_data, pages_lists
+from securebase.web.deps import read, settings_of, store_of, write
+from securebase.web.pagekit import Form, User, see_other, yesno
 from securebase.web.render import field, form, link, page
 
 router = APIRouter(include_in_schema=False)
-User = Annotated[str, Depends(page_user)]
-
-
-async def posted(request: Request) -> dict[str, str]:
-    """The posted form fields (last value wins), after the CSRF check."""
-    data = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
-    check_csrf(request, data.pop("csrf_token", None))
-    return data
-
-
-Form = Annotated[dict[str, str], Depends(posted)]
-
-
-def see_other(url: str, notice: str = "") -> RedirectResponse:
-    from urllib.parse import quote
-
-    return RedirectResponse(url + (f"?notice={quote(notice)}" if notice else ""), status_code=303)
-
-
-def yesno(value: str | None) -> bool | None:
-    if value in (None, ""):
-        return None
-    return str(value).lower() in ("yes", "true", "1", "on")
 
 
 # -- log-in ------------------------------------------------------------------------------------------
@@ -277,5 +255,6 @@ def randomise_post(request: Request, trial_id: str, pid: str, user: User, data: 
 
 
 router.include_router(pages_data.router)
+router.include_router(pages_lists.router)
 
 __all__ = ["NotFound", "Role", "router"]

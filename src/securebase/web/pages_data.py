@@ -1,40 +1,24 @@
 """Staff pages for follow-up: participant, visits, data-entry forms (from the instrument definitions, with
-inline validation), events, the delivery log, withdrawals, the audit view, data queries and the dashboard."""
+inline validation), events, the delivery log, withdrawals and the audit view. Lists, data queries and the
+dashboard are in :mod:`securebase.web.pages_lists`."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from securebase.errors import BlindingError, ConflictError, InputError
 from securebase.instruments import ResponseValidationError, load_instrument, validate_responses
-from securebase.trial import access, consent, dashboard, data_entry, delivery, enrol, events, queries, visits
+from securebase.trial import access, consent, data_entry, delivery, enrol, events, visits
 from securebase.web import history
-from securebase.web.deps import check_csrf, page_user, read, read_uow, write
+from securebase.web.deps import read, read_uow, write
+from securebase.web.pagekit import Form, User, num, see_other
 from securebase.web.render import field, form, link, page
 
 router = APIRouter(include_in_schema=False)
 ASSIGNERS = (access.Role.trial_manager, access.Role.administrator, access.Role.data_manager, access.Role.site_recruiter)
-User = Annotated[str, Depends(page_user)]
-
-
-async def posted(request: Request) -> dict[str, str]:
-    data = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
-    check_csrf(request, data.pop("csrf_token", None))
-    return data
-
-
-Form = Annotated[dict[str, str], Depends(posted)]
-
-
-def see_other(url: str, notice: str = "") -> Response:
-    from urllib.parse import quote
-
-    from fastapi.responses import RedirectResponse
-
-    return RedirectResponse(url + (f"?notice={quote(notice)}" if notice else ""), status_code=303)
 
 
 def participant_page(request: Request, user: str, trial_id: str, pid: str, *, error: str = "",
@@ -173,23 +157,14 @@ def delivery_get(request: Request, trial_id: str, pid: str, user: User) -> HTMLR
     return delivery_page(request, user, trial_id, pid)
 
 
-def _num(value: str | None, name: str, cast: Any = float) -> Any:
-    if value in (None, ""):
-        return None
-    try:
-        return cast(value)
-    except ValueError:
-        raise access.FieldError(name, value, "a number") from None
-
-
 @router.post("/trials/{trial_id}/participants/{pid}/delivery")
 def delivery_post(request: Request, trial_id: str, pid: str, user: User, data: Form) -> Response:
     try:
         write(request, user, trial_id, lambda u, a: delivery.record_session(
-            u, a, pid, session_number=_num(data.get("session_number"), "session_number", int) or 0,
+            u, a, pid, session_number=num(data.get("session_number"), "session_number", int) or 0,
             offered_on=data.get("offered_on") or None, attended=bool(data.get("attended")),  # type: ignore[arg-type]
-            therapist=data.get("therapist", ""), duration_minutes=_num(data.get("duration_minutes"), "duration_minutes") or 90.0,
-            fidelity_rating=_num(data.get("fidelity_rating"), "fidelity_rating")))
+            therapist=data.get("therapist", ""), duration_minutes=num(data.get("duration_minutes"), "duration_minutes") or 90.0,
+            fidelity_rating=num(data.get("fidelity_rating"), "fidelity_rating")))
     except (InputError, ConflictError) as exc:
         return delivery_page(request, user, trial_id, pid, error=exc.message, status=exc.http_status)
     return see_other(f"/trials/{trial_id}/participants/{pid}/delivery", "Session logged")
@@ -208,7 +183,7 @@ def visit_page(request: Request, user: str, trial_id: str, pid: str, visit_id: s
         rows = [[link(f"{base}/forms/{i['instrument']}", i["label"]), i["respondent"],
                  "optional" if i["optional"] else "required", i["state"],
                  link(f"{base}/forms/{i['instrument']}?entry=2", "second entry")] for i in insts]
-        return label, [
+        sections: list[dict[str, Any]] = [
             {"heading": "Visit", "dl": [("Participant", pid), ("Due", d["due_on"]),
                                         ("Window", f"{d['window_opens']} to {d['window_closes']}"),
                                         ("Status", d["status"]), ("Completed on", d["completed_on"]),
@@ -219,10 +194,12 @@ def visit_page(request: Request, user: str, trial_id: str, pid: str, visit_id: s
                 field("completed_on", "Date of the visit", "date"),
                 field("missed_reason", "Reason missed", "select", options=[(x, x.replace("_", " ")) for x in visits.MISSED_REASONS]),
                 field("reason", "Reason for change (when changing a recorded outcome)")],
-                "Record outcome", form_id="outcome-form")}] + ([
-            {"heading": "Assessor", "form": form(f"{base}/assessor", [
+                "Record outcome", form_id="outcome-form")}]
+        if a.has(*ASSIGNERS):
+            sections.append({"heading": "Assessor", "form": form(f"{base}/assessor", [
                 field("assessor", "Blinded assessor (user name)", value=d["assessor"], required=True)],
-                "Assign", form_id="assessor-form")}] if a.has(*ASSIGNERS) else [])
+                "Assign", form_id="assessor-form")})
+        return label, sections
     label, sections = read(request, user, trial_id, build)
     return page(request, f"{pid}: {label}", sections, trial_id=trial_id, error=error, status=status)
 
@@ -366,141 +343,6 @@ def resolve_post(request: Request, trial_id: str, pid: str, visit_id: str, instr
         return discrepancies_page(request, user, trial_id, pid, visit_id, instrument, error=exc.message,
                                   status=exc.http_status)
     return see_other(f"{base}/discrepancies", "Resolved")
-
-
-# -- lists -------------------------------------------------------------------------------------------------
-def _visit_rows(trial_id: str, rows: list[dict[str, Any]]) -> list[list[Any]]:
-    return [[link(f"/trials/{trial_id}/participants/{v['participant_id']}/visits/{v['visit_id']}",
-                  f"{v['participant_id']} {v['label']}"), v["site"], v["due_on"],
-             f"{v['window_opens']} to {v['window_closes']}", v["assessor"], v["days_overdue"] or ""] for v in rows]
-
-
-@router.get("/trials/{trial_id}/visits")
-def visits_get(request: Request, trial_id: str, user: User, mine: bool = False) -> HTMLResponse:
-    who = user if mine else None
-    up = read(request, user, trial_id, lambda s, a: visits.upcoming_visits(s, a, assessor=who))
-    over = read(request, user, trial_id, lambda s, a: visits.overdue_visits(s, a, assessor=who))
-    cols = ["visit", "site", "due", "window", "assessor", "days overdue"]
-    return page(request, "Visits", [
-        {"heading": "Overdue", "id": "overdue", "table": {"columns": cols, "rows": _visit_rows(trial_id, over),
-                                                          "empty": "No overdue visit."}},
-        {"heading": "Upcoming (next 60 days)", "id": "upcoming", "table": {
-            "columns": cols, "rows": _visit_rows(trial_id, up), "empty": "No visit due soon."}},
-        {"links": [link(f"/trials/{trial_id}/visits?mine=true", "Only mine")]}], trial_id=trial_id)
-
-
-@router.get("/trials/{trial_id}/events")
-def events_get(request: Request, trial_id: str, user: User) -> HTMLResponse:
-    rows = read(request, user, trial_id, events.list_events)
-    return page(request, "Events", [{"table": {"columns": ["date", "participant", "type", "seriousness", "relatedness",
-                                                           "expectedness", "details"], "rows": [
-        [e["occurred_on"], link(f"/trials/{trial_id}/participants/{e['participant_id']}", e["participant_id"]),
-         e["event_type"], e["seriousness"], e["relatedness"], e["expectedness"],
-         ", ".join(f"{k}: {v}" for k, v in e["details"].items())] for e in rows], "empty": "No event."}}],
-        trial_id=trial_id)
-
-
-def queries_page(request: Request, user: str, trial_id: str, *, error: str = "", status: int = 200) -> HTMLResponse:
-    rows = read(request, user, trial_id, queries.list_queries)
-    sections: list[dict[str, Any]] = [{"heading": "Data queries", "table": {
-        "columns": ["#", "participant", "on", "question", "status", "answer"],
-        "rows": [[link(f"/trials/{trial_id}/queries/{q['id']}", str(q["id"])), q["participant_id"],
-                  f"{q['table_name']} {q['record_id']} {q['field']}", q["question"], q["status"], q["answer"]]
-                 for q in rows], "empty": "No data query."}}]
-    if read(request, user, trial_id, lambda s, a: a.has(*queries.RAISERS)):
-        sections.append({"heading": "Raise a query", "form": form(f"/trials/{trial_id}/queries", [
-            field("participant_id", "Participant", required=True),
-            field("table_name", "Record type", "select", options=[(t, t) for t in queries.QUERYABLE], required=True),
-            field("record_id", "Record number", "number", required=True, help="from the participant's scores or audit trail"),
-            field("field", "Field", required=True), field("question", "Question", "textarea", required=True)],
-            "Raise query", form_id="query-form")})
-    return page(request, "Queries", sections, trial_id=trial_id, error=error, status=status)
-
-
-@router.get("/trials/{trial_id}/queries")
-def queries_get(request: Request, trial_id: str, user: User) -> HTMLResponse:
-    return queries_page(request, user, trial_id)
-
-
-@router.post("/trials/{trial_id}/queries")
-def queries_post(request: Request, trial_id: str, user: User, data: Form) -> Response:
-    try:
-        qid = write(request, user, trial_id, lambda u, a: queries.raise_query(
-            u, a, data.get("participant_id", ""), table_name=data.get("table_name", ""),
-            record_id=_num(data.get("record_id"), "record_id", int) or 0, field=data.get("field", ""),
-            question=data.get("question", "")).id)
-    except (InputError, ConflictError) as exc:
-        return queries_page(request, user, trial_id, error=exc.message, status=exc.http_status)
-    return see_other(f"/trials/{trial_id}/queries/{qid}", "Query raised")
-
-
-def query_page(request: Request, user: str, trial_id: str, qid: int, *, error: str = "", status: int = 200) -> HTMLResponse:
-    q = read(request, user, trial_id, lambda s, a: queries.get_query(s, a, qid))
-    sections: list[dict[str, Any]] = [{"dl": [(k.replace("_", " "), v) for k, v in q.items()]}]
-    base = f"/trials/{trial_id}/queries/{qid}"
-    if q["status"] != "closed" and read(request, user, trial_id, lambda s, a: a.has(*queries.ANSWERERS)):
-        sections.append({"heading": "Answer", "form": form(f"{base}/answer", [
-            field("answer", "Answer", "textarea", required=True)], "Send answer", form_id="answer-form")})
-    if q["status"] == "answered" and read(request, user, trial_id, lambda s, a: a.has(*queries.RAISERS)):
-        sections.append({"heading": "Close", "form": form(f"{base}/close", [], "Close query", form_id="close-form")})
-    return page(request, f"Query {qid}", sections, trial_id=trial_id, error=error, status=status)
-
-
-@router.get("/trials/{trial_id}/queries/{qid}")
-def query_get(request: Request, trial_id: str, qid: int, user: User) -> HTMLResponse:
-    return query_page(request, user, trial_id, qid)
-
-
-@router.post("/trials/{trial_id}/queries/{qid}/answer")
-def query_answer(request: Request, trial_id: str, qid: int, user: User, data: Form) -> Response:
-    try:
-        write(request, user, trial_id, lambda u, a: queries.answer_query(u, a, qid, answer=data.get("answer", "")))
-    except (InputError, ConflictError) as exc:
-        return query_page(request, user, trial_id, qid, error=exc.message, status=exc.http_status)
-    return see_other(f"/trials/{trial_id}/queries/{qid}", "Answer sent")
-
-
-@router.post("/trials/{trial_id}/queries/{qid}/close")
-def query_close(request: Request, trial_id: str, qid: int, user: User, data: Form) -> Response:
-    try:
-        write(request, user, trial_id, lambda u, a: queries.close_query(u, a, qid))
-    except (InputError, ConflictError) as exc:
-        return query_page(request, user, trial_id, qid, error=exc.message, status=exc.http_status)
-    return see_other(f"/trials/{trial_id}/queries/{qid}", "Query closed")
-
-
-@router.get("/trials/{trial_id}/dashboard")
-def dashboard_get(request: Request, trial_id: str, user: User) -> HTMLResponse:
-    d = read(request, user, trial_id, dashboard.dashboard)
-    sections: list[dict[str, Any]] = [
-        {"heading": "Recruitment by site", "dl": [("Recruited", f"{d['recruited']} of {d['target_sample_size']}"),
-                                                  ("Overdue visits", d["overdue_total"])],
-         "table": {"columns": ["site", "recruited", "target", "per month", "expected to date", "% of target",
-                               "overdue visits"],
-                   "rows": [[r["site"], r["recruited"], r["target"], r["target_per_month"], r["expected_to_date"],
-                             r["percent_of_target"], d["overdue_by_site"].get(r["site"], 0)]
-                            for r in d["recruitment_by_site"]]}},
-        {"heading": "Recruitment by month", "table": {"columns": ["month", "recruited", "by site"], "rows": [
-            [m["month"], m["total"], ", ".join(f"{k} {v}" for k, v in sorted(m["by_site"].items()))]
-            for m in d["recruitment_by_month"]], "empty": "No one recruited yet."}},
-        {"heading": "Retention", "table": {"columns": ["visit", "due", "completed", "missed", "withdrawn", "retention %"],
-                                           "rows": [[r["label"], r["due"], r["completed"], r["missed"], r["withdrawn"],
-                                                     r["retention_percent"]] for r in d["retention"]]}},
-        {"heading": "Completeness of key outcomes", "table": {
-            "columns": ["outcome", "visit", "expected", "available", "%"],
-            "rows": [[("PRIMARY: " if c["primary"] else "") + c["label"], c["visit_id"], c["expected"], c["available"],
-                      c["percent"]] for c in d["completeness"]]}},
-        {"heading": "Exports", "links": [link(f"/trials/{trial_id}/export/{f}.csv", f"{f} (CSV)")
-                                         for f in ("participants", "visits", "resource_use")]}]
-    return page(request, f"Dashboard: {trial_id}", sections, trial_id=trial_id)
-
-
-@router.get("/trials/{trial_id}/export/{frame}.csv")
-def export_get(request: Request, trial_id: str, frame: str, user: User) -> PlainTextResponse:
-    from securebase.web.api import export_csv
-
-    return PlainTextResponse(export_csv(request, user, trial_id, frame), media_type="text/csv",
-                             headers={"Content-Disposition": f'attachment; filename="{trial_id}-{frame}.csv"'})
 
 
 __all__ = ["BlindingError", "router"]

@@ -1,0 +1,43 @@
+"""Helpers shared by the page modules: the posted form (after the CSRF check), redirects, number fields."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import Depends, Request
+from fastapi.responses import RedirectResponse
+
+from securebase.errors import FieldError
+from securebase.web.deps import check_csrf, page_user
+
+User = Annotated[str, Depends(page_user)]
+
+
+async def posted(request: Request) -> dict[str, str]:
+    """The posted form fields (last value wins), after the CSRF check."""
+    data = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    check_csrf(request, data.pop("csrf_token", None))
+    return data
+
+
+Form = Annotated[dict[str, str], Depends(posted)]
+
+
+def see_other(url: str, notice: str = "") -> RedirectResponse:
+    return RedirectResponse(url + (f"?notice={quote(notice)}" if notice else ""), status_code=303)
+
+
+def yesno(value: str | None) -> bool | None:
+    if value in (None, ""):
+        return None
+    return str(value).lower() in ("yes", "true", "1", "on")
+
+
+def num(value: str | None, name: str, cast: Any = float) -> Any:
+    if value in (None, ""):
+        return None
+    try:
+        return cast(value)
+    except ValueError:
+        raise FieldError(name, value, "a number") from None
