@@ -95,7 +95,8 @@ def report_from_store(store: Store, trial_id: str, username: str, kind: ReportKi
         plans["health economics"] = f"{he_plan.trial} ({he_plan.price_year} prices)"
     rd = ReportData(proto, part, visits, consort, effects=effects, subgroups=subgroups, economics=cea,
                     economics_plan=he_plan, themes=qualitative_themes(store, trial_id),
-                    seeds={"bootstrap": seed, "randomisation": trial.randomisation_seed}, plans=plans,
+                    seeds={"bootstrap and imputation": seed,
+                           "randomisation": "stored with the trial, concealed (not printed in reports)"}, plans=plans,
                     economics_dir=out / "economics" if cea is not None else None)
     files = build_report(rd, kind, actor, out, pdf=pdf, name=name)
     with store.unit_of_work(actor=username) as uow:

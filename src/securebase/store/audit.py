@@ -23,7 +23,9 @@ from securebase.errors import AuditChainBroken, ReasonRequired
 from securebase.store.tables import AuditHead, AuditRecord, Base
 
 GENESIS = "0" * 64
-REDACTED_COLUMNS = {"ciphertext", "password_hash", "token_hash"}
+#: Never written into the audit trail in clear: identifiers, secrets, and the randomisation seed (which would
+#: let anyone who reads the trail predict allocations). A hash or "<redacted>" stands in their place.
+REDACTED_COLUMNS = {"ciphertext", "password_hash", "token_hash", "randomisation_seed"}
 PG_AUDIT_LOCK = 0x5EC0BA5E  # advisory lock key serialising writers of the chain on PostgreSQL
 
 

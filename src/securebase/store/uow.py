@@ -8,7 +8,8 @@ On SQLite a writing unit of work starts with ``BEGIN IMMEDIATE`` so writers are 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,9 @@ from sqlalchemy.orm import Session
 from securebase.errors import ConfigurationError, NotFound, TrialLocked
 from securebase.store import audit
 from securebase.store.tables import Base, Trial
+
+
+_held = threading.local()  # SQLite write locks this thread holds, so nested units of work do not deadlock
 
 
 class UnitOfWork:
@@ -120,6 +124,8 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
+        db = engine.url.database if self.dialect == "sqlite" else None
+        self._sqlite_path = db if db and db != ":memory:" else None
 
     @property
     def url(self) -> str:
@@ -129,6 +135,7 @@ class Store:
     def unit_of_work(self, actor: str, *, reason: str | None = None, write: bool = True,
                      lock_override: bool = False) -> Iterator[UnitOfWork]:
         """One transaction on behalf of ``actor``. Rolled back unless ``commit()`` is called."""
+        release = self._sqlite_write_lock() if write else None
         conn = self.engine.connect()
         conn.info["sb_immediate"] = write
         session = Session(bind=conn, expire_on_commit=False, autoflush=True)
@@ -146,6 +153,32 @@ class Store:
         finally:
             session.close()  # rolls back anything uncommitted; loaded objects stay readable
             conn.close()
+            if release is not None:
+                release()
+
+    def _sqlite_write_lock(self) -> Callable[[], None] | None:
+        """On a SQLite file, queue writers on an OS file lock before BEGIN IMMEDIATE.
+
+        SQLite's own busy handler polls, so under many concurrent writers some wait far longer than others
+        (p95 latency near a second with 16 clients); a blocking ``flock`` hands the database over promptly.
+        """
+        if self.dialect != "sqlite" or not self._sqlite_path:
+            return None
+        held: set[str] = _held.__dict__.setdefault("paths", set())
+        if self._sqlite_path in held:  # a nested unit of work in this thread: SQLite's own lock decides
+            return None
+        import fcntl
+
+        fh = open(self._sqlite_path + ".writelock", "a+b")  # noqa: SIM115 (held until the unit of work ends)
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        held.add(self._sqlite_path)
+        path = self._sqlite_path
+
+        def release() -> None:
+            held.discard(path)
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+            fh.close()
+        return release
 
     @contextmanager
     def read(self) -> Iterator[Session]:
