@@ -8,8 +8,8 @@ On SQLite a writing unit of work starts with ``BEGIN IMMEDIATE`` so writers are 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 from securebase.errors import ConfigurationError, NotFound, TrialLocked
 from securebase.store import audit
 from securebase.store.tables import Base, Trial
-
 
 _held = threading.local()  # SQLite write locks this thread holds, so nested units of work do not deadlock
 
