@@ -8,6 +8,7 @@ the same name and version).
 from __future__ import annotations
 
 import csv
+import threading
 from importlib import resources
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from securebase.instruments.model import Instrument
 
 _USER: dict[tuple[str, str], Instrument] = {}
 _BUILTIN_CACHE: dict[tuple[str, str], Instrument] = {}
+_BUILTIN_LOCK = threading.Lock()
 
 
 def parse_instrument(text: str, origin: str = "<text>") -> Instrument:
@@ -63,12 +65,17 @@ def unregister_instrument(name: str, version: str | None = None) -> None:
 
 
 def _builtins() -> dict[tuple[str, str], Instrument]:
+    # web servers call this from several threads at once: build the whole cache under a lock, then publish it
     if not _BUILTIN_CACHE:
-        folder = resources.files("securebase.instruments") / "builtin"
-        for entry in sorted(folder.iterdir(), key=lambda p: p.name):
-            if entry.name.endswith(".yaml"):
-                inst = parse_instrument(entry.read_text(encoding="utf-8"), f"builtin/{entry.name}")
-                _BUILTIN_CACHE[(inst.name, inst.version)] = inst
+        with _BUILTIN_LOCK:
+            if not _BUILTIN_CACHE:
+                loaded = {}
+                folder = resources.files("securebase.instruments") / "builtin"
+                for entry in sorted(folder.iterdir(), key=lambda p: p.name):
+                    if entry.name.endswith(".yaml"):
+                        inst = parse_instrument(entry.read_text(encoding="utf-8"), f"builtin/{entry.name}")
+                        loaded[(inst.name, inst.version)] = inst
+                _BUILTIN_CACHE.update(loaded)
     return _BUILTIN_CACHE
 
 

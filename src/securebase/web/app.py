@@ -22,9 +22,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from securebase.errors import ConflictError, InputError, SecurebaseError
+from securebase.qualitative.web import router as qualitative_router
 from securebase.settings import Settings
 from securebase.store import Store, open_store
-from securebase.web import api, pages
+from securebase.web import api, deps, pages
 from securebase.web.deps import DATA_ERROR, LoginRequired
 from securebase.web.render import render_error
 
@@ -116,7 +117,15 @@ def create_app(settings: Settings, *, store: Store | None = None, secure_cookies
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(qualitative_router(get_store=deps.store_of, current_user=deps.page_user,
+                                          csrf_token=deps.csrf_token, verify_csrf=_verify_csrf))
     return app
+
+
+async def _verify_csrf(request: Request) -> None:
+    """CSRF check for the qualitative pages' forms (the token travels as the form field ``csrf_token``)."""
+    form = await request.form()
+    deps.check_csrf(request, form.get("csrf_token"))  # type: ignore[arg-type]
 
 
 def app_from_environment() -> FastAPI:
