@@ -27,7 +27,13 @@ def _progress(console: Console) -> Progress:
 
 
 def run_demo(out: Path, n: int, seed: int, console: Console, *, pdf: bool = True, n_boot: int = 1000) -> dict[str, Path]:
-    from securebase.demo_world import DEMO_PASSWORD, DemoTrial, install_demo_tariff, make_users
+    from securebase.demo_world import (
+        DEMO_PASSWORD,
+        DemoTrial,
+        add_qualitative,
+        install_demo_tariff,
+        make_users,
+    )
 
     t0 = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
@@ -62,6 +68,7 @@ def run_demo(out: Path, n: int, seed: int, console: Console, *, pdf: bool = True
             world.follow(i, pid, arm)
             world.resource_use(i, pid, arm)
             bar.advance(task)
+    add_qualitative(world, users.qual)
     console.print("Recorded: " + ", ".join(f"{v} {k}" for k, v in sorted(world.counts.items())))
     with store.read() as session:
         console.print(verify_chain(session).summary())

@@ -55,6 +55,7 @@ class DemoUsers:
     data_manager: Actor
     dmc: Actor
     statistician: Actor
+    qual: Actor
 
 
 def levels_for_utility(vs: ValueSet, target: float, rng: np.random.Generator) -> list[int]:
@@ -125,7 +126,8 @@ def make_users(store: Store, trial_id: str, protocol: Protocol) -> DemoUsers:
                      recruiters={s.code: actor(f"rec_{s.code.lower()}", Role.site_recruiter, s.code) for s in protocol.sites},
                      assessor=actor("assessor", Role.outcome_assessor), coder=actor("coder", Role.coder),
                      data_manager=actor("dm", Role.data_manager), dmc=actor("dmc", Role.dmc_member),
-                     statistician=actor("stats", Role.unblinded_statistician))
+                     statistician=actor("stats", Role.unblinded_statistician),
+                     qual=actor("qual", Role.qualitative_researcher))
 
 
 def _write(store: Store, actor: Actor, fn: Callable[[Any], Any], reason: str | None = None) -> Any:
@@ -147,6 +149,7 @@ class DemoTrial:
         self.base, self.pot_int, self.pot_ctl, self.frames = potential_outcomes(n, seed, self.start)
         self.sites = [s.code for s in protocol.sites]
         self.counts: dict[str, int] = {}
+        self.screening_numbers: dict[str, tuple[str, str, date, str]] = {}
 
     def _count(self, key: str, k: int = 1) -> None:
         self.counts[key] = self.counts.get(key, 0) + k
@@ -214,6 +217,7 @@ class DemoTrial:
         pid = p.participant_id
         view = _write(self.store, rec_actor, lambda uow: randomise(uow, rec_actor, pid, on=r0))
         self._count("randomised")
+        self.screening_numbers[pid] = (sn, site, r0, CARER_ROLE.get(str(row["care_status"]), "foster_carer"))
         return pid, view.arm
 
     # data for one child ------------------------------------------------------------------------------------
@@ -360,6 +364,58 @@ class DemoTrial:
                     raise
                 continue
             self._count("resource-use forms")
+
+
+#: Made-up interview fragments (synthetic; about support in general, so they fit either arm) and the code
+#: each is an example of. Names never appear, so there is nothing to pseudonymise.
+QUAL_FRAGMENTS = (
+    ("Peer support", "Meeting other carers who understood helped me feel less alone with it all."),
+    ("Peer support", "Talking to another foster carer in the same situation gave me ideas I still use."),
+    ("Understanding the child", "I started to notice that when she pushes me away she is really checking I will stay."),
+    ("Understanding the child", "Seeing it from his side, the shouting made more sense as fear than as naughtiness."),
+    ("Practical barriers", "Evenings were hard to fit around contact visits and the school run."),
+    ("Practical barriers", "Getting time off work for appointments was the hardest part."),
+    ("Change at home", "Bedtimes are calmer now and she lets me sit with her until she sleeps."),
+    ("Change at home", "We still have bad days, but they blow over faster than they used to."),
+)
+QUAL_CODES = {"Peer support": "Support from other carers or families",
+              "Understanding the child": "Carer describes a new understanding of the child's behaviour or needs",
+              "Practical barriers": "Time, travel or work getting in the way of support",
+              "Change at home": "Changes in everyday family life the carer links to the support received"}
+
+
+def add_qualitative(world: DemoTrial, qual: Actor, k: int = 10) -> None:
+    """Consent, import and code ``k`` short synthetic carer interviews (at 12 months)."""
+    from securebase.qualitative.codebook import add_code, create_codebook
+    from securebase.qualitative.coding import apply_code
+    from securebase.qualitative.readers import ReadTranscript
+    from securebase.qualitative.transcripts import import_transcript
+    from securebase.trial import consent
+
+    chosen = list(world.screening_numbers.items())[:: max(1, len(world.screening_numbers) // k)][:k]
+    cb = _write(world.store, qual, lambda uow: create_codebook(uow, qual, "carer experience"))
+    _write(world.store, qual, lambda uow: [add_code(uow, qual, cb.id, name, definition=d) for name, d in QUAL_CODES.items()])
+    for pid, (sn, site, r0, signatory) in chosen:
+        rec = world.users.recruiters[site]
+        on = min(r0 + timedelta(days=380), world.today)
+        _write(world.store, rec, lambda uow, n=sn, d=on, r=rec, who=signatory: consent.record_consent(
+            uow, r, n, kind="qualitative", form_version="1.0", signatory_role=who, signed_on=d))
+        picks = world.rng.choice(len(QUAL_FRAGMENTS), size=4, replace=False)
+        lines = [f"Interviewer: What has the last year been like?\nCarer: {QUAL_FRAGMENTS[i][1]}" for i in picks]
+        text = "\n".join(lines) + "\n"
+        read = ReadTranscript(text=text, source_format="txt", encoding="utf-8", name=f"{pid}-interview.txt")
+        res = _write(world.store, qual, lambda uow, r=read, p=pid: import_transcript(
+            uow, qual, r, speaker_role="carer", participant_id=p, visit_id="m12", title=f"Carer interview {p}",
+            use_identifier_record=False))
+        tid = res.transcript.id
+
+        def code(uow: Any, picks: Any = picks, text: str = text, tid: int = tid) -> None:
+            for i in picks:
+                name, frag = QUAL_FRAGMENTS[int(i)]
+                start = text.index(frag)
+                apply_code(uow, qual, cb.id, tid, name, start, start + len(frag))
+        _write(world.store, qual, code)
+        world._count("interviews coded")
 
 
 def install_demo_tariff() -> None:

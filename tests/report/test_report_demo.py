@@ -75,3 +75,11 @@ def test_demo_store_verifies_and_reconciles(demo_output: dict[str, Path]) -> Non
         assessed = c.execute(text("SELECT count(*) FROM screening")).scalar_one()
         assert f"Assessed for eligibility (n = {assessed})" in html
     st.dispose()
+
+
+def test_demo_report_summarises_qualitative_themes(demo_output: dict[str, Path]) -> None:
+    html = demo_output["html"].read_text()
+    for theme in ("Peer support", "Understanding the child", "Practical barriers", "Change at home"):
+        assert f"<td>{theme}</td>" in html
+    opened = demo_output["open_html"].read_text()
+    assert "<td>Peer support</td>" in opened  # pooled counts: themes carry no arm
