@@ -119,7 +119,7 @@ def check_reasons(session: Session) -> None:
     Rows inserted in the same unit of work are not yet saved data, so changing them needs no reason.
     """
     ctx: AuditContext | None = session.info.get("sb_audit")
-    if ctx is None or ctx.reason:
+    if ctx is None or (ctx.reason and ctx.reason.strip()):
         return
     fresh: set[Any] = session.info.setdefault("sb_inserted", set())
     for obj in list(session.dirty) + list(session.deleted):

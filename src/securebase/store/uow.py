@@ -45,7 +45,7 @@ class UnitOfWork:
 
     @reason.setter
     def reason(self, value: str | None) -> None:
-        self.audit.reason = value
+        self.audit.reason = _clean_reason(value)
 
     def commit(self) -> None:
         self.session.commit()
@@ -80,6 +80,11 @@ class UnitOfWork:
                 f"trial '{trial_id}' is locked (since {trial.locked_at:%Y-%m-%d %H:%M} UTC by {trial.locked_by}); "
                 "its data cannot be changed. A trial manager can unlock it with a reason: `securebase lock release`")
         return trial
+
+
+def _clean_reason(reason: str | None) -> str | None:
+    """A reason for change is real text: blank or whitespace-only counts as none given."""
+    return reason.strip() if reason and reason.strip() else None
 
 
 def _guard_locked(session: Session, flush_context: object, instances: object) -> None:
@@ -138,7 +143,7 @@ class Store:
         conn = self.engine.connect()
         conn.info["sb_immediate"] = write
         session = Session(bind=conn, expire_on_commit=False, autoflush=True)
-        ctx = audit.AuditContext(actor=actor, reason=reason)
+        ctx = audit.AuditContext(actor=actor, reason=_clean_reason(reason))
         session.info["sb_audit"] = ctx
         session.info["sb_lock_override"] = lock_override
         event.listen(session, "before_flush", _before_flush)

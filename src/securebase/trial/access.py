@@ -124,6 +124,21 @@ def workflow_reason(uow: UnitOfWork, text: str) -> Iterator[None]:
         uow.reason = before
 
 
+_CONTROL = {chr(c) for c in range(32)} - {"\t", "\n", "\r"} | {"\x7f"}
+
+
+def clean_text(value: str, field: str, *, max_length: int = 2000) -> str:
+    """Free text as stored: no control characters (they break exports such as XML), bounded length."""
+    text = str(value)
+    bad = sorted({repr(ch) for ch in text if ch in _CONTROL})
+    if bad:
+        raise FieldError(field, text[:40], "text without control characters (found " + ", ".join(bad) + ")",
+                         "retype the value; it may have been pasted from another program")
+    if len(text) > max_length:
+        raise FieldError(field, text[:40] + "...", f"at most {max_length} characters (got {len(text)})")
+    return text
+
+
 def parse_date(value: date | str | None, field: str, default: date | None = None) -> date:
     if value is None or value == "":
         if default is None:

@@ -43,18 +43,39 @@ def redact_for(actor: Actor, table: str, payload: str | None) -> str | None:
     return json.dumps(data, sort_keys=True)
 
 
+def reveals_allocation(table: str, old: str | None, new: str | None) -> bool:
+    """An audit row whose content implies the arm: a withdrawal from the intervention (only participants
+    allocated to it can withdraw from it). Unparseable content counts as revealing, to be safe."""
+    if table != "withdrawals":
+        return False
+    for side in (old, new):
+        if side:
+            try:
+                if json.loads(side).get("level") == "intervention":
+                    return True
+            except (ValueError, AttributeError):
+                return True
+    return False
+
+
 def participant_history(session: Session, participant_id: str, username: str) -> list[dict[str, Any]]:
+    """A participant's audit rows as ``username`` may see them: reading roles only, own sites only, and
+    nothing that reveals the allocation for blinded roles (by any route: CLI, pages, API)."""
+    from securebase.trial.access import READ_ROLES, require
+
     p = session.execute(select(Participant).where(Participant.participant_id == participant_id)).scalar_one_or_none()
     if p is None:
         raise NotFound(f"participant '{participant_id}' not found; check the trial ID")
     actor = actor_for(session, username, p.trial_id)
+    require(actor, READ_ROLES, "reading the audit trail")
     if not actor.can_reach_site(p.site_code):
         raise NotFound(f"participant '{participant_id}' not found; check the trial ID")
     rows = session.execute(select(AuditRecord).where(AuditRecord.participant_id == participant_id)
                            .order_by(AuditRecord.seq)).scalars().all()
     out = []
     for r in rows:
-        if not actor.can_see_allocation() and r.table_name in ALLOCATION_TABLES:
+        if not actor.can_see_allocation() and (r.table_name in ALLOCATION_TABLES
+                                               or reveals_allocation(r.table_name, r.old, r.new)):
             continue
         out.append({"seq": r.seq, "at": r.at.strftime("%Y-%m-%d %H:%M:%S"), "actor": r.actor, "action": r.action,
                     "table": r.table_name, "record": r.record_id, "old": redact_for(actor, r.table_name, r.old),

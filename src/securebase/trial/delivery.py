@@ -55,6 +55,12 @@ def record_session(uow: UnitOfWork, actor: Actor, participant_id: str, *, sessio
         raise FieldError("session_number", session_number, "a whole number from 1 to 100")
     if not (therapist or "").strip():
         raise FieldError("therapist", therapist, "the therapist or group code", "for example LA01-T1")
+    therapist = access.clean_text(therapist, "therapist", max_length=64)
+    allocated = uow.session.execute(select(Allocation.allocated_on).where(
+        Allocation.participant_pk == p.id)).scalar_one_or_none()
+    if allocated is not None and on < allocated:
+        raise FieldError("offered_on", on.isoformat(), f"on or after randomisation ({allocated.isoformat()})",
+                         "check the year")
     if not 0 < float(duration_minutes) <= 600:
         raise FieldError("duration_minutes", duration_minutes, "minutes between 1 and 600")
     if fidelity_rating is not None and not FIDELITY_RANGE[0] <= float(fidelity_rating) <= FIDELITY_RANGE[1]:

@@ -47,6 +47,7 @@ def raise_query(uow: UnitOfWork, actor: Actor, participant_id: str, *, table_nam
     _check_target(uow.session, p, table_name, record_id, field)
     if not (question or "").strip():
         raise FieldError("question", question, "the question for the site", "say what looks wrong and what to check")
+    question = access.clean_text(question, "question")
     q = DataQuery(trial_id=actor.trial_id, participant_pk=p.id, table_name=table_name, record_id=record_id,
                   field=field, question=question.strip(), status="open", raised_by=actor.username)
     uow.session.add(q)

@@ -113,6 +113,8 @@ def record_visit_outcome(uow: UnitOfWork, actor: Actor, participant_id: str, vis
     if status == "missed" and missed_reason not in MISSED_REASONS:
         raise FieldError("missed_reason", missed_reason, "one of " + ", ".join(MISSED_REASONS),
                          "say why the visit did not happen")
+    if assessor:
+        _check_assessor(uow.session, actor, p, assessor)
     d = None
     if status != "missed":
         d = access.not_future(access.parse_date(completed_on, "completed_on", access.today()), "completed_on")
@@ -142,15 +144,12 @@ def _apply(v: Visit, actor: Actor, status: str, d: date | None, missed_reason: s
         v.assessor = actor.username
 
 
-def assign_assessor(uow: UnitOfWork, actor: Actor, participant_id: str, visit_id: str, assessor: str) -> Visit:
-    """Give a visit to a (blinded) assessor; a workflow step audited with its own reason."""
-    access.require(actor, {Role.trial_manager, Role.administrator, Role.data_manager, Role.site_recruiter},
-                   "assigning an assessor")
-    p, v = get_visit(uow.session, actor, participant_id, visit_id)
+def _check_assessor(session: Any, actor: Actor, p: Participant, assessor: str) -> None:
+    """The assessor of a visit must be a blinded outcome assessor or coder of the trial who works at the site."""
     from securebase.trial.audit_view import actor_for
 
     try:
-        who = actor_for(uow.session, assessor, actor.trial_id)
+        who = actor_for(session, assessor, actor.trial_id)
     except access.PermissionDenied:
         raise FieldError("assessor", assessor, f"a user with a role on trial '{actor.trial_id}'") from None
     if not who.has(Role.outcome_assessor, Role.coder) or who.can_see_allocation():
@@ -158,6 +157,20 @@ def assign_assessor(uow: UnitOfWork, actor: Actor, participant_id: str, visit_id
                          "outcome assessments are done by someone who does not know the allocation")
     if not who.can_reach_site(p.site_code):
         raise FieldError("assessor", assessor, f"an assessor working at site {p.site_code}")
-    with access.workflow_reason(uow, f"visit assigned to {assessor}"):
+
+
+def assign_assessor(uow: UnitOfWork, actor: Actor, participant_id: str, visit_id: str, assessor: str) -> Visit:
+    """Give a visit to a (blinded) assessor. Assigning a scheduled visit is a workflow step; changing the
+    assessor of a visit already done is a change to saved data and needs the person's reason."""
+    access.require(actor, {Role.trial_manager, Role.administrator, Role.data_manager, Role.site_recruiter},
+                   "assigning an assessor")
+    uow.ensure_unlocked(actor.trial_id)
+    p, v = get_visit(uow.session, actor, participant_id, visit_id)
+    _check_assessor(uow.session, actor, p, assessor)
+    if v.status == "scheduled":
+        with access.workflow_reason(uow, f"visit assigned to {assessor}"):
+            v.assessor = assessor
+    else:
         v.assessor = assessor
+        uow.session.flush()  # the store asks for the reason for change here
     return v
