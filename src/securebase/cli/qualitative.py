@@ -42,7 +42,10 @@ DB = typer.Option(None, "--db", help="Store URL; default SECUREBASE_DATABASE_URL
 AS = typer.Option(..., "--as", help="Your user name (roles and sites are checked).")
 TRIAL = typer.Option("ng26-care", "--trial", help="Trial ID.")
 CODEBOOK = typer.Option(..., "--codebook", "-c", help="Codebook name.")
-VERSION = typer.Option(None, "--version", "-v", help="Codebook version (default: the latest).")
+#: Ids and versions are PostgreSQL ``integer`` columns (at most 2**31 - 1; PostgreSQL documentation, "Numeric
+#: Types"): larger numbers are refused as a usage error (exit 2) before they reach the database driver.
+MAX_ID = 2**31 - 1
+VERSION = typer.Option(None, "--version", "-v", min=1, max=MAX_ID, help="Codebook version (default: the latest).")
 
 
 def _actor(st: Any, user: str, trial: str) -> Any:
@@ -193,8 +196,18 @@ def codebook_freeze(codebook: str = typer.Argument(..., help="Codebook name."), 
     console.print(f"codebook '{cb.name}' version {cb.version} is frozen")
 
 
+def _code_ref(code: str) -> int | str:
+    """A code id (1 to MAX_ID) when ``code`` is all digits, else a code name or path; bad ids: usage error."""
+    if code.isascii() and code.isdigit():
+        n = int(code)
+        if not 1 <= n <= MAX_ID:
+            raise typer.BadParameter(f"a code id must be from 1 to {MAX_ID}; got {code}", param_hint="'CODE'")
+        return n
+    return code
+
+
 @qual_app.command("code")
-def code_cmd(transcript: int = typer.Argument(..., help="Transcript id (see `qual list`)."),
+def code_cmd(transcript: int = typer.Argument(..., min=1, max=MAX_ID, help="Transcript id (see `qual list`)."),
              code: str = typer.Argument(..., help="Code id, name or path (Theme/Subtheme)."),
              start: int = typer.Option(..., "--start", help="First character (0-based)."),
              end: int = typer.Option(..., "--end", help="One past the last character."),
@@ -205,15 +218,17 @@ def code_cmd(transcript: int = typer.Argument(..., help="Transcript id (see `qua
     a = _actor(st, user, trial)
     cb_id = _codebook_id(st, trial, codebook, version)
     with st.unit_of_work(actor=user) as uow:
-        seg = apply_code(uow, a, cb_id, transcript, int(code) if code.isdigit() else code, start, end)
+        seg = apply_code(uow, a, cb_id, transcript, _code_ref(code), start, end)
         uow.commit()
     console.print(f"coded segment {seg.id}: characters {seg.start}-{seg.end}")
 
 
 @qual_app.command("memo")
 def memo_cmd(text: str = typer.Argument(..., help="The memo."),
-             transcript: int | None = typer.Option(None, "--transcript", help="Transcript id it is about."),
-             code: int | None = typer.Option(None, "--code", help="Code id it is about (a theme: a matrix summary)."),
+             transcript: int | None = typer.Option(None, "--transcript", min=1, max=MAX_ID,
+                                                   help="Transcript id it is about."),
+             code: int | None = typer.Option(None, "--code", min=1, max=MAX_ID,
+                                             help="Code id it is about (a theme: a matrix summary)."),
              user: str = AS, trial: str = TRIAL, db: str | None = DB) -> None:
     """Write a memo on a transcript, a code, both, or the project."""
     st = store(db)

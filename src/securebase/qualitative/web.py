@@ -18,13 +18,14 @@ import tempfile
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from securebase.errors import FieldError, SecurebaseError
+from securebase.errors import FieldError, NotFound, SecurebaseError
 from securebase.qualitative.codebook import code_tree, flatten
 from securebase.qualitative.coding import add_memo, apply_code, segments
 from securebase.qualitative.matrix import export_matrix, framework_matrix
@@ -34,6 +35,16 @@ from securebase.store.tables import Codebook, Participant
 from securebase.trial.audit_view import actor_for
 
 PREFIX = "/trials/{trial_id}/qualitative"
+
+#: Largest row id: keys are PostgreSQL ``integer`` columns (4 bytes, -2147483648 to +2147483647; PostgreSQL
+#: documentation, "Numeric Types", table 8.2). Larger numbers overflow the database driver, so every id
+#: parameter is range-checked here (FastAPI answers 422) before it reaches a query.
+MAX_ID = 2**31 - 1
+IdPath = Annotated[int, PathParam(ge=1, le=MAX_ID)]
+IdQuery = Annotated[int, Query(ge=1, le=MAX_ID)]
+OptionalIdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+IdForm = Annotated[int, Form(ge=1, le=MAX_ID)]
+OptionalIdForm = Annotated[int | None, Form(ge=1, le=MAX_ID)]
 
 
 def _templates() -> Jinja2Templates:
@@ -51,6 +62,22 @@ def utf16_to_index(text: str, offset: int) -> int:
     if units < offset:
         return len(text) + (offset - units)  # beyond the end: let the service refuse it with its message
     return len(text)
+
+
+def code_ref(value: str, *, names: bool) -> int | str | None:
+    """A code reference typed into a form: an id from 1 to :data:`MAX_ID`, a code name or path when ``names``,
+    or None when empty. Anything else raises FieldError."""
+    v = value.strip()
+    if not v:
+        return None
+    if v.isascii() and v.isdigit():
+        n = int(v)
+        if 1 <= n <= MAX_ID:
+            return n
+    elif names:
+        return v
+    raise FieldError("code_id", value, f"a code id from 1 to {MAX_ID}" + (" or a code name" if names else ""),
+                     "choose the code from the list on the transcript page")
 
 
 def pieces(text: str, segs: list[Any]) -> list[dict[str, Any]]:
@@ -83,8 +110,13 @@ def router(*, get_store: Callable[..., Store], current_user: Callable[..., str],
         return render(request, "qual_error.html", err.http_status, message=err.message, trial_id=trial_id)
 
     def codebook_for(session: Any, trial_id: str, codebook: int | None) -> Codebook | None:
+        """The codebook asked for (NotFound unless it belongs to this trial), else the trial's newest one."""
         if codebook is not None:
-            return session.get(Codebook, codebook)
+            cb = session.get(Codebook, codebook)
+            if cb is None or cb.trial_id != trial_id:
+                raise NotFound(f"codebook {codebook} is not in trial '{trial_id}'; choose one on the "
+                               "qualitative start page")
+            return cb
         from sqlalchemy import select
 
         return session.execute(select(Codebook).where(Codebook.trial_id == trial_id)
@@ -106,9 +138,13 @@ def router(*, get_store: Callable[..., Store], current_user: Callable[..., str],
             return error(request, err, trial_id)
 
     @r.get("/transcripts/{transcript_id}", response_class=HTMLResponse, name="qual_transcript")
-    def transcript(request: Request, trial_id: str, transcript_id: int, codebook: int | None = None,
-                   store: Store = Depends(get_store), user: str = Depends(current_user),
-                   message: str = "", status: int = 200) -> HTMLResponse:
+    def transcript(request: Request, trial_id: str, transcript_id: IdPath, codebook: OptionalIdQuery = None,
+                   store: Store = Depends(get_store), user: str = Depends(current_user)) -> HTMLResponse:
+        return transcript_page(request, trial_id, transcript_id, codebook, store, user)
+
+    def transcript_page(request: Request, trial_id: str, transcript_id: int, codebook: int | None, store: Store,
+                        user: str, message: str = "", status: int = 200) -> HTMLResponse:
+        """The transcript page; after a refused POST, ``message`` and ``status`` tell why."""
         try:
             a = actor(store, user, trial_id)
             with store.read() as s:
@@ -124,11 +160,14 @@ def router(*, get_store: Callable[..., Store], current_user: Callable[..., str],
             return error(request, err, trial_id)
 
     @r.post("/transcripts/{transcript_id}/segments", dependencies=post_deps, name="qual_apply_code")
-    def code_segment(request: Request, trial_id: str, transcript_id: int, codebook_id: int = Form(...),
+    def code_segment(request: Request, trial_id: str, transcript_id: IdPath, codebook_id: IdForm,
                      code_id: str = Form(...), start: str = Form(...), end: str = Form(...),
                      unit: str = Form("utf16"), store: Store = Depends(get_store),
                      user: str = Depends(current_user)) -> Response:
         try:
+            code = code_ref(code_id, names=True)
+            if code is None:
+                raise FieldError("code_id", code_id, "a code of the codebook", "choose a code from the list")
             a = actor(store, user, trial_id)
             with store.unit_of_work(actor=user) as uow:
                 t = get_transcript(uow, a, transcript_id)
@@ -139,35 +178,35 @@ def router(*, get_store: Callable[..., Store], current_user: Callable[..., str],
                         first, last = (utf16_to_index(t.text, int(v)) for v in (start, end))
                     except ValueError:
                         raise FieldError("segment start/end", f"{start}-{end}", "whole numbers") from None
-                seg = apply_code(uow, a, codebook_id, transcript_id, int(code_id) if code_id.isdigit() else code_id,
-                                 first, last)
+                seg = apply_code(uow, a, codebook_id, transcript_id, code, first, last)
                 uow.commit()
             url = request.url_for("qual_transcript", trial_id=trial_id, transcript_id=transcript_id)
             return RedirectResponse(f"{url}?codebook={codebook_id}#seg-{seg.id}", status_code=303)
         except SecurebaseError as err:
-            return transcript(request, trial_id, transcript_id, codebook_id, store, user, err.message,
-                              err.http_status)
+            return transcript_page(request, trial_id, transcript_id, codebook_id, store, user, err.message,
+                                   err.http_status)
 
     @r.post("/transcripts/{transcript_id}/memos", dependencies=post_deps, name="qual_add_memo")
-    def memo(request: Request, trial_id: str, transcript_id: int, text: str = Form(...),
-             codebook_id: int | None = Form(None), code_id: str = Form(""), store: Store = Depends(get_store),
+    def memo(request: Request, trial_id: str, transcript_id: IdPath, text: str = Form(...),
+             codebook_id: OptionalIdForm = None, code_id: str = Form(""), store: Store = Depends(get_store),
              user: str = Depends(current_user)) -> Response:
         try:
+            code = code_ref(code_id, names=False)
             a = actor(store, user, trial_id)
             with store.unit_of_work(actor=user) as uow:
-                add_memo(uow, a, text, transcript_id=transcript_id, code_id=int(code_id) if code_id else None)
+                add_memo(uow, a, text, transcript_id=transcript_id, code_id=code)  # type: ignore[arg-type]
                 uow.commit()
             url = request.url_for("qual_transcript", trial_id=trial_id, transcript_id=transcript_id)
             return RedirectResponse(f"{url}?codebook={codebook_id or ''}", status_code=303)
         except SecurebaseError as err:
-            return transcript(request, trial_id, transcript_id, codebook_id, store, user, err.message,
-                              err.http_status)
+            return transcript_page(request, trial_id, transcript_id, codebook_id, store, user, err.message,
+                                   err.http_status)
 
     def _filters(site: str, age_band: str, arm: str) -> dict[str, Any]:
         return {"site": site or None, "age_band": age_band or None, "arm": arm or None}
 
     @r.get("/matrix", response_class=HTMLResponse, name="qual_matrix")
-    def matrix(request: Request, trial_id: str, codebook: int | None = None, site: str = "", age_band: str = "",
+    def matrix(request: Request, trial_id: str, codebook: OptionalIdQuery = None, site: str = "", age_band: str = "",
                arm: str = "", store: Store = Depends(get_store), user: str = Depends(current_user)) -> HTMLResponse:
         try:
             a = actor(store, user, trial_id)
@@ -188,7 +227,7 @@ def router(*, get_store: Callable[..., Store], current_user: Callable[..., str],
             return error(request, err, trial_id)
 
     @r.get("/matrix.{fmt}", name="qual_matrix_export")
-    def matrix_export(request: Request, trial_id: str, fmt: str, codebook: int, site: str = "", age_band: str = "",
+    def matrix_export(request: Request, trial_id: str, fmt: str, codebook: IdQuery, site: str = "", age_band: str = "",
                       arm: str = "", store: Store = Depends(get_store), user: str = Depends(current_user)) -> Response:
         try:
             if fmt not in ("csv", "xlsx"):
@@ -209,4 +248,4 @@ def router(*, get_store: Callable[..., Store], current_user: Callable[..., str],
     return r
 
 
-__all__ = ["PREFIX", "pieces", "router", "utf16_to_index"]
+__all__ = ["MAX_ID", "PREFIX", "code_ref", "pieces", "router", "utf16_to_index"]
