@@ -5,10 +5,18 @@ name, with participant and visit references resolved to their natural keys (``pa
 ``visit_id``). What an actor may not see is never read: allocations, intervention sessions and
 allocation-revealing audit records only when ``actor.can_see_allocation()``; participants only at the
 actor's sites; direct identifiers (the ``identifiers`` table) never.
+
+Only roles that may read participant-level data (:data:`securebase.trial.access.READ_ROLES`) may read a
+trial at all. Blinded roles get no withdrawal from the intervention (``level == "intervention"``): only
+participants allocated to the intervention arm can withdraw from it, so the row, and its audit records,
+would reveal the arm. A site-restricted actor gets only the audit records of their sites' participants,
+and of rows without a participant (screening, consent) only those whose ``site_code`` is one of their
+sites.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -32,8 +40,12 @@ from securebase.store.tables import (
     Visit,
     Withdrawal,
 )
+from securebase.trial import access
 from securebase.trial.audit_view import ALLOCATION_TABLES, redact_for
 from securebase.trial.roles import Actor
+
+#: The withdrawal level that only intervention-arm participants can have (it reveals the arm).
+ARM_REVEALING_WITHDRAWAL = "intervention"
 
 
 @lru_cache(maxsize=256)
@@ -87,8 +99,47 @@ def _rows(session: Session, table: Any, *where: Any) -> list[dict[str, Any]]:
     return [dict(r) for r in session.execute(select(table).where(*where).order_by(*order)).mappings()]
 
 
+def _payloads(r: dict[str, Any]) -> list[dict[str, Any]]:
+    """The old and new values of an audit row that are JSON objects."""
+    out = []
+    for key in ("old", "new"):
+        try:
+            value = json.loads(r[key]) if r[key] else None
+        except (TypeError, ValueError):
+            continue
+        if isinstance(value, dict):
+            out.append(value)
+    return out
+
+
+def _audit_visible(actor: Actor, r: dict[str, Any], labels: set[str], hidden_withdrawals: set[str]) -> bool:
+    """Whether ``actor`` may see audit row ``r``.
+
+    ``labels``: the participant IDs the actor may see; ``hidden_withdrawals``: record ids of withdrawals
+    at the arm-revealing level (every audit row of such a record is hidden from blinded roles, also an
+    update that does not repeat the level).
+    """
+    if r["participant_id"] is not None:
+        if r["participant_id"] not in labels:
+            return False  # another site's participant
+    elif actor.sites is not None:  # screening, consents: kept only when the row names one of the actor's sites
+        codes = {v.get("site_code") for v in _payloads(r)} - {None}
+        if not codes or not codes <= actor.sites:
+            return False
+    if not actor.can_see_allocation():
+        if r["table_name"] in ALLOCATION_TABLES:
+            return False
+        if r["table_name"] == "withdrawals" and r["record_id"] in hidden_withdrawals:
+            return False
+    return True
+
+
 def read_trial(session: Session, actor: Actor, *, with_audit: bool = False) -> TrialData:
-    """Everything :class:`TrialData` holds for ``actor.trial_id``."""
+    """Everything :class:`TrialData` holds for ``actor.trial_id``.
+
+    Raises PermissionDenied for roles outside :data:`~securebase.trial.access.READ_ROLES`.
+    """
+    access.require(actor, access.READ_ROLES, "exporting trial data")
     trial_id = actor.trial_id
     trial = session.execute(select(Trial.__table__).where(Trial.id == trial_id)).mappings().first()
     if trial is None:
@@ -115,9 +166,13 @@ def read_trial(session: Session, actor: Actor, *, with_audit: bool = False) -> T
     allocations = None
     if actor.can_see_allocation():
         allocations = own(_rows(session, Allocation.__table__, Allocation.trial_id == trial_id))
+    withdrawals = own(_rows(session, Withdrawal.__table__, Withdrawal.trial_id == trial_id))
+    hidden_withdrawals: set[str] = set()
+    if not actor.can_see_allocation():
+        hidden_withdrawals = {str(w["id"]) for w in withdrawals if w["level"] == ARM_REVEALING_WITHDRAWAL}
+        withdrawals = [w for w in withdrawals if w["level"] != ARM_REVEALING_WITHDRAWAL]
     data = TrialData(dict(trial), protocol, parts, visits, responses, scores,
-                     own(_rows(session, Event.__table__, Event.trial_id == trial_id)),
-                     own(_rows(session, Withdrawal.__table__, Withdrawal.trial_id == trial_id)), allocations)
+                     own(_rows(session, Event.__table__, Event.trial_id == trial_id)), withdrawals, allocations)
     data.resource_use = own(_rows(session, ResourceUse.__table__, ResourceUse.trial_id == trial_id))
     for r in data.resource_use:
         r["visit_id"] = vid.get(r["visit_pk"]) if r["visit_pk"] is not None else None
@@ -126,10 +181,12 @@ def read_trial(session: Session, actor: Actor, *, with_audit: bool = False) -> T
                                                InterventionSession.trial_id == trial_id))
     if with_audit:
         labels = set(pid.values())
-        for r in _rows(session, AuditRecord.__table__, AuditRecord.trial_id == trial_id):
-            if r["participant_id"] is not None and r["participant_id"] not in labels:
-                continue  # another site's participant
-            if not actor.can_see_allocation() and r["table_name"] in ALLOCATION_TABLES:
+        audit = _rows(session, AuditRecord.__table__, AuditRecord.trial_id == trial_id)
+        if not actor.can_see_allocation():  # also withdrawals deleted since, or whose level was changed
+            hidden_withdrawals |= {r["record_id"] for r in audit if r["table_name"] == "withdrawals" and any(
+                v.get("level") == ARM_REVEALING_WITHDRAWAL for v in _payloads(r))}
+        for r in audit:
+            if not _audit_visible(actor, r, labels, hidden_withdrawals):
                 continue
             r["old"] = redact_for(actor, r["table_name"], r["old"])
             r["new"] = redact_for(actor, r["table_name"], r["new"])
@@ -137,4 +194,4 @@ def read_trial(session: Session, actor: Actor, *, with_audit: bool = False) -> T
     return data
 
 
-__all__ = ["TrialData", "instrument", "read_trial"]
+__all__ = ["ARM_REVEALING_WITHDRAWAL", "TrialData", "instrument", "read_trial"]

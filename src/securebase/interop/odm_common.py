@@ -36,6 +36,7 @@ instrument's numeric code as an ``Alias``. A stored value that also has a missin
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from importlib import resources
@@ -59,6 +60,18 @@ REPEATING = {"events": False, "withdrawals": False, "resource_use": False, "inte
 VISIT_REF = "visit_pk"
 #: Columns never written as items (surrogate keys; the trial and participant are the Study and Subject).
 SKIP_COLUMNS = frozenset({"id", "trial_id", "participant_pk", "participant_id"})
+
+
+#: Characters that XML 1.0 does not allow (https://www.w3.org/TR/xml/#charsets: Char ::= #x9 | #xA | #xD |
+#: [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]); tab, newline and carriage return are kept.
+XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+#: What an XML-unsafe character is written as (the Unicode replacement character).
+XML_REPLACEMENT = "\ufffd"
+
+
+def xml_safe(text: str) -> tuple[str, int]:
+    """``text`` with every character XML 1.0 does not allow replaced by U+FFFD, and how many were replaced."""
+    return XML_UNSAFE.subn(XML_REPLACEMENT, text)
 
 
 def q(tag: str) -> str:
@@ -146,4 +159,4 @@ def validate(doc: etree._ElementTree | etree._Element, origin: str = "the ODM fi
 
 
 __all__ = ["FLAGTYPE_CL", "MISSING_CL", "MISSING_FLAG", "NS", "REPEATING", "VISIT_REF", "data_type", "from_text", "q",
-           "schema", "table_columns", "to_text", "validate"]
+           "schema", "table_columns", "to_text", "validate", "xml_safe"]

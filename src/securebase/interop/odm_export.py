@@ -2,6 +2,10 @@
 
 The layout is described in :mod:`securebase.interop.odm_common`. The file is checked against the ODM
 1.3.2 schema before it is written (``validate=True``), and the export itself is audited.
+
+Stored text holding characters that XML 1.0 does not allow (control characters other than tab, newline
+and carriage return) is written with each such character replaced by U+FFFD, and the export result
+carries a warning saying where.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import hashlib
 import json
 import uuid
 from collections import defaultdict
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +38,7 @@ from securebase.interop.odm_common import (
     table_columns,
     to_text,
     validate,
+    xml_safe,
 )
 from securebase.store import Store
 from securebase.store.tables import (
@@ -54,10 +60,28 @@ REPEATING_NAMES = {"events": "Trial events", "withdrawals": "Withdrawals", "reso
 MISSING_DECODES = {"not_answered": "Not answered", "not_applicable": "Not applicable", "refused": "Refused"}
 
 
+#: Where XML-unsafe characters were replaced while a document is built (None outside build_odm).
+_REPLACED: ContextVar[list[str] | None] = ContextVar("securebase_odm_replaced", default=None)
+
+
+def _clean(value: Any, where: str) -> str:
+    """``str(value)`` made XML 1.0 safe; a replacement is noted with ``where`` for the export's warning."""
+    text, n = xml_safe(str(value))
+    seen = _REPLACED.get()
+    if n and seen is not None:
+        seen.append(where)
+    return text
+
+
+def _attrs(tag: str, attrs: dict[str, Any]) -> dict[str, str]:
+    name = attrs.get("ItemOID") or attrs.get("OID") or attrs.get("SubjectKey") or ""
+    return {k: _clean(v, f"{tag} {name} {k}".replace("  ", " ")) for k, v in attrs.items() if v is not None}
+
+
 def _sub(parent: etree._Element, tag: str, text: str | None = None, **attrs: Any) -> etree._Element:
-    el = etree.SubElement(parent, q(tag), {k: str(v) for k, v in attrs.items() if v is not None})
+    el = etree.SubElement(parent, q(tag), _attrs(tag, attrs))
     if text is not None:
-        el.text = text
+        el.text = _clean(text, tag)
     return el
 
 
@@ -92,7 +116,7 @@ class _Metadata:
 
     def item(self, oid: str, name: str, dtype: str, label: str = "", unit: str | None = None,
              codelist: str | None = None) -> None:
-        el = etree.Element(q("ItemDef"), OID=oid, Name=name, DataType=dtype)
+        el = etree.Element(q("ItemDef"), _attrs("ItemDef", {"OID": oid, "Name": name, "DataType": dtype}))
         if label:
             _translated(el, "Description", label)
         if unit:
@@ -103,7 +127,7 @@ class _Metadata:
         self.items.append(el)
 
     def codelist(self, oid: str, name: str, dtype: str, codes: list[tuple[str, str, str | None]]) -> None:
-        el = etree.Element(q("CodeList"), OID=oid, Name=name, DataType=dtype)
+        el = etree.Element(q("CodeList"), _attrs("CodeList", {"OID": oid, "Name": name, "DataType": dtype}))
         for k, (value, decode, alias) in enumerate(codes, start=1):
             cli = _sub(el, "CodeListItem", CodedValue=value, OrderNumber=k)
             _translated(cli, "Decode", decode)
@@ -175,7 +199,8 @@ def _metadata(study: etree._Element, data: TrialData) -> dict[str, Any]:
         _sub(form, "ItemGroupRef", ItemGroupOID=f"GI.{name}", OrderNumber=1, Mandatory="No")
         _sub(form, "ItemGroupRef", ItemGroupOID=f"GS.{name}", OrderNumber=2, Mandatory="No")
         _sub(form, "Alias", Context="securebase.instrument", Name=name)
-        grp = etree.Element(q("ItemGroupDef"), OID=f"GI.{name}", Name=f"{name} items", Repeating="Yes")
+        grp = etree.Element(q("ItemGroupDef"), _attrs("ItemGroupDef", {"OID": f"GI.{name}", "Name": f"{name} items",
+                                                                       "Repeating": "Yes"}))
         for k, code in enumerate(["version", "entered_by"], start=1):
             _sub(grp, "ItemRef", ItemOID=f"M.{name}.{code}", OrderNumber=k, Mandatory="No")
             md.item(f"M.{name}.{code}", f"{name} {code}", "text", f"{title}: instrument {code.replace('_', ' ')}")
@@ -190,7 +215,8 @@ def _metadata(study: etree._Element, data: TrialData) -> dict[str, Any]:
                 md.codelist(f"CL.{name}.{code}", f"{name} item {code}", dtype,
                             [(str(v), labels_.get(str(v), str(v)), None) for v in it.allowed or ()])
         groups.append(grp)
-        sg = etree.Element(q("ItemGroupDef"), OID=f"GS.{name}", Name=f"{name} scores", Repeating="No")
+        sg = etree.Element(q("ItemGroupDef"), _attrs("ItemGroupDef", {"OID": f"GS.{name}", "Name": f"{name} scores",
+                                                                      "Repeating": "No"}))
         for k, scale in enumerate(scales_of[name]):
             for j, (prefix, dtype, what) in enumerate((("SV", "float", "score"), ("SC", "text", "band"),
                                                        ("SR", "text", "missing reason"))):
@@ -305,14 +331,35 @@ def _admin(root: etree._Element, data: TrialData, study_oid: str, mdv_oid: str) 
         _sub(loc, "MetaDataVersionRef", StudyOID=study_oid, MetaDataVersionOID=mdv_oid, EffectiveDate=effective)
 
 
-def build_odm(data: TrialData) -> etree._ElementTree:
-    """The ODM document of ``data`` (not yet validated)."""
+def build_odm(data: TrialData, warnings: list[str] | None = None) -> etree._ElementTree:
+    """The ODM document of ``data`` (not yet validated).
+
+    Characters XML 1.0 does not allow are written as U+FFFD; if ``warnings`` is given, a warning saying
+    how many values and where is appended to it.
+    """
+    replaced: list[str] = []
+    token = _REPLACED.set(replaced)
+    try:
+        doc = _build(data)
+    finally:
+        _REPLACED.reset(token)
+    if replaced and warnings is not None:
+        places = sorted(set(replaced))
+        more = f" and {len(places) - 5} more" if len(places) > 5 else ""
+        warnings.append(f"{len(replaced)} stored value(s) held characters that XML 1.0 does not allow (control "
+                        f"characters); each was written as U+FFFD (in {'; '.join(places[:5])}{more}); correct the "
+                        "stored text if the exact characters matter")
+    return doc
+
+
+def _build(data: TrialData) -> etree._ElementTree:
     now = datetime.now(UTC).replace(microsecond=0).isoformat()
-    root = etree.Element(q("ODM"), nsmap={None: NS}, FileType="Snapshot", Granularity="All", Archival="No",
-                         FileOID=f"securebase.{data.trial['id']}.{uuid.uuid4().hex[:12]}", CreationDateTime=now,
-                         AsOfDateTime=now, ODMVersion="1.3.2", Originator="securebase", SourceSystem="securebase",
-                         SourceSystemVersion=getattr(securebase, "__version__", "0"),
-                         Description=f"{data.trial['id']}: {data.trial['title']}"[:2000])
+    root = etree.Element(q("ODM"), _attrs("ODM", dict(
+        FileType="Snapshot", Granularity="All", Archival="No",
+        FileOID=f"securebase.{data.trial['id']}.{uuid.uuid4().hex[:12]}", CreationDateTime=now,
+        AsOfDateTime=now, ODMVersion="1.3.2", Originator="securebase", SourceSystem="securebase",
+        SourceSystemVersion=getattr(securebase, "__version__", "0"),
+        Description=f"{data.trial['id']}: {data.trial['title']}"[:2000])), nsmap={None: NS})
     study_oid = f"ST.{data.trial['id']}"
     study = _sub(root, "Study", OID=study_oid)
     gv = _sub(study, "GlobalVariables")
@@ -337,15 +384,18 @@ class OdmExportResult:
     audit_records: int
     sha256: str
     validated: bool
+    warnings: tuple[str, ...] = ()
 
     def summary(self) -> str:
         check = "valid against the ODM 1.3.2 schema" if self.validated else "not validated"
-        return (f"ODM 1.3.2 written to {self.path}: {self.subjects} subjects, {self.responses} item responses, "
+        text = (f"ODM 1.3.2 written to {self.path}: {self.subjects} subjects, {self.responses} item responses, "
                 f"{self.audit_records} audit records ({check}; sha256 {self.sha256[:16]}...)")
+        return "\n".join([text, *(f"warning: {w}" for w in self.warnings)])
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": str(self.path), "subjects": self.subjects, "responses": self.responses,
-                "audit_records": self.audit_records, "sha256": self.sha256, "validated": self.validated}
+                "audit_records": self.audit_records, "sha256": self.sha256, "validated": self.validated,
+                "warnings": list(self.warnings)}
 
 
 def write_odm(store: Store, actor: Actor, path: str | Path, *, include_audit: bool = True,
@@ -353,7 +403,8 @@ def write_odm(store: Store, actor: Actor, path: str | Path, *, include_audit: bo
     """Export ``actor.trial_id`` to ``path``; allocation only if the actor may see it. The export is audited."""
     with store.read() as session:
         data = read_trial(session, actor, with_audit=include_audit)
-    doc = build_odm(data)
+    warnings: list[str] = []
+    doc = build_odm(data, warnings)
     if check:
         validate(doc, "the exported ODM document")
     out = Path(path)
@@ -366,7 +417,8 @@ def write_odm(store: Store, actor: Actor, path: str | Path, *, include_audit: bo
                       detail={"format": "CDISC ODM 1.3.2", "sha256": digest, "allocation": data.allocation_visible,
                               "subjects": len(data.participants)})
         uow.commit()
-    return OdmExportResult(out, len(data.participants), len(data.responses), len(data.audit), digest, check)
+    return OdmExportResult(out, len(data.participants), len(data.responses), len(data.audit), digest, check,
+                           tuple(warnings))
 
 
 __all__ = ["OdmExportResult", "build_odm", "validate", "write_odm"]

@@ -27,7 +27,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from securebase.errors import ProtocolError
+from securebase.errors import DataError, ProtocolError
 from securebase.instruments.model import Instrument, Item
 
 COLUMNS: tuple[str, ...] = (
@@ -266,7 +266,12 @@ def import_dictionary(source: str | Path, *, respondent: str = "carer", construc
         if not p.exists():
             raise ProtocolError("the data dictionary file does not exist; give the path of a REDCap "
                                 "data dictionary CSV", file=str(p))
-        origin, text = str(p), p.read_text(encoding="utf-8-sig")
+        try:
+            origin, text = str(p), p.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise DataError(f"the data dictionary {str(p)!r} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} "
+                            f"at offset {exc.start} cannot be decoded); save it as UTF-8 CSV (in Excel: "
+                            "'CSV UTF-8') and try again", file=str(p)) from None
     else:
         text = str(source).lstrip("\ufeff")
     reader = csv.DictReader(io.StringIO(text))

@@ -256,10 +256,20 @@ def write_redcap(store: Store, actor: Actor, out_dir: str | Path) -> RedcapExpor
     return RedcapExportResult(tuple(files), len(data.participants), len(recs), len(fields), tuple(warnings))
 
 
+def read_utf8(path: Path, what: str) -> str:
+    """The text of ``path`` (UTF-8, a byte-order mark dropped); DataError naming the file if it is not UTF-8."""
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{what} {str(path)!r} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+                        f"{exc.start} cannot be decoded); save it as UTF-8 CSV (in Excel: 'CSV UTF-8') and try "
+                        "again", file=str(path)) from None
+
+
 def read_csv(path: Path, what: str) -> list[dict[str, str]]:
     if not path.exists():
         raise NotFound(f"REDCap {what} {str(path)!r} does not exist; give the path of the CSV file")
-    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+    return list(csv.DictReader(io.StringIO(read_utf8(path, f"REDCap {what}"))))
 
 
-__all__ = ["FIELD_TAG", "RedcapExportResult", "dictionary_rows", "read_csv", "records_rows", "write_redcap"]
+__all__ = ["FIELD_TAG", "RedcapExportResult", "dictionary_rows", "read_csv", "read_utf8", "records_rows", "write_redcap"]
