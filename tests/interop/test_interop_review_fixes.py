@@ -143,3 +143,18 @@ def test_non_utf8_redcap_files_give_a_clear_error(fresh_care, tmp_path) -> None:
     bad_recs.write_bytes(recs.read_bytes() + "\u201cquoted\u201d\n".encode("cp1252"))
     with pytest.raises(DataError, match=r"records file .*records_cp1252\.csv.*not UTF-8 text.*save it as UTF-8 CSV"):
         import_redcap(fresh_care("sqlite"), ADMIN, dic, bad_recs)
+
+
+def test_health_economist_takes_the_analysis_export_but_no_full_trial_export(fresh_care, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The economist works from analysis datasets (with arms), as in analysis.datasets, but not ODM/REDCap."""
+    import pandas as pd
+
+    from securebase.interop.exports import AnalysisExport
+
+    store = fresh_care("sqlite")
+    build_trial(store, n=2)
+    econ = Actor("econ", TRIAL, frozenset({Role.health_economist}))
+    res = AnalysisExport(formats=("csv",), allocation="arms").write(store, econ, tmp_path / "econ")
+    assert "arm" in pd.read_csv(res.out_dir / "participants.csv").columns
+    with pytest.raises(PermissionDenied):
+        write_odm(store, econ, tmp_path / "econ.xml")

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from securebase.errors import BlindingError, FieldError
-from securebase.interop.extract import TrialData, instrument, read_trial
+from securebase.interop.extract import ANALYSIS_ROLES, TrialData, instrument, read_trial
 from securebase.store import Store
 from securebase.trial.roles import Actor
 
@@ -191,7 +191,7 @@ class AnalysisExport:
             raise FieldError("--key-file", str(self.key_file), "a path outside the export folder",
                              "the code key must not travel with the blinded data")
         with store.read() as session:
-            data = read_trial(session, actor)
+            data = read_trial(session, actor, roles=ANALYSIS_ROLES)
         tables, dictionary = self.frames(data, actor)
         out.mkdir(parents=True, exist_ok=True)
         files: list[Path] = []

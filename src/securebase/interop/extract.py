@@ -134,12 +134,19 @@ def _audit_visible(actor: Actor, r: dict[str, Any], labels: set[str], hidden_wit
     return True
 
 
-def read_trial(session: Session, actor: Actor, *, with_audit: bool = False) -> TrialData:
+#: Roles that may take an analysis export: the readers, plus the health economist and the DMC, who work
+#: from analysis datasets (as in :mod:`securebase.analysis.datasets`) but not from full trial exports.
+ANALYSIS_ROLES = access.READ_ROLES | {access.Role.health_economist, access.Role.dmc_member}
+
+
+def read_trial(session: Session, actor: Actor, *, with_audit: bool = False,
+               roles: frozenset[Any] = access.READ_ROLES) -> TrialData:
     """Everything :class:`TrialData` holds for ``actor.trial_id``.
 
-    Raises PermissionDenied for roles outside :data:`~securebase.trial.access.READ_ROLES`.
+    Raises PermissionDenied for roles outside ``roles`` (:data:`~securebase.trial.access.READ_ROLES` unless
+    the caller is the analysis export, which passes :data:`ANALYSIS_ROLES`).
     """
-    access.require(actor, access.READ_ROLES, "exporting trial data")
+    access.require(actor, roles, "exporting trial data")
     trial_id = actor.trial_id
     trial = session.execute(select(Trial.__table__).where(Trial.id == trial_id)).mappings().first()
     if trial is None:
