@@ -226,7 +226,9 @@ class DemoTrial:
         from securebase.trial.visits import record_visit_outcome
 
         pot = self.pot_int if arm == "intervention" else self.pot_ctl
-        row = pot.iloc[i]
+        row = pot.iloc[i].copy()
+        # the child was randomised on the recruitment date (the simulator's two runs may date them differently)
+        row["randomised_on"] = self.base.iloc[i]["randomised_on"]
         sim_id = row["participant_id"]
         r0 = pd.Timestamp(row["randomised_on"]).date()
         items = self.frames[arm].sdq_items
@@ -336,7 +338,7 @@ class DemoTrial:
         frame = self.frames[arm].resource_use
         pot = self.pot_int if arm == "intervention" else self.pot_ctl
         sim_id = pot.iloc[i]["participant_id"]
-        r0 = pd.Timestamp(pot.iloc[i]["randomised_on"]).date()
+        r0 = pd.Timestamp(self.base.iloc[i]["randomised_on"]).date()
         rows = frame[frame["participant_id"] == sim_id]
         for (start, end), g in rows.groupby(["period_start_days", "period_end_days"]):
             if g["quantity"].isna().any():  # not collected (participant lost to follow-up)
