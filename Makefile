@@ -50,7 +50,7 @@ bench: venv
 
 lint: venv
 	$(VENV)/bin/ruff check src tests benchmarks
-	$(VENV)/bin/mypy src/securebase/protocol src/securebase/store src/securebase/instruments
+	$(VENV)/bin/mypy src/securebase/protocol src/securebase/store src/securebase/instruments src/securebase/randomisation src/securebase/web src/securebase/analysis
 
 clean:
 	rm -rf demo-output .securebase-cache .pytest_cache
