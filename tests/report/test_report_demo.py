@@ -72,6 +72,12 @@ def test_demo_store_verifies_and_reconciles(demo_output: dict[str, Path]) -> Non
         assert c.execute(text("SELECT count(*) FROM allocations")).scalar_one() == 36
         html = demo_output["html"].read_text()
         assert "Randomised (n = 36)" in html
+        # every follow-up record is dated from the child's own randomisation
+        early = c.execute(text(
+            "SELECT count(*) FROM visits v JOIN allocations a ON a.participant_pk = v.participant_pk "
+            "WHERE v.visit_id != 'baseline' AND v.completed_on IS NOT NULL AND v.completed_on < a.allocated_on"
+        )).scalar_one()
+        assert early == 0
         assessed = c.execute(text("SELECT count(*) FROM screening")).scalar_one()
         assert f"Assessed for eligibility (n = {assessed})" in html
     st.dispose()
