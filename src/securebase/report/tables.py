@@ -19,7 +19,8 @@ def _mean_sd(x: pd.Series) -> str:
     x = pd.to_numeric(x, errors="coerce").dropna()
     if x.empty:
         return "–"
-    return f"{x.mean():.1f} ({x.std(ddof=1):.1f}); n = {len(x)}" if len(x) > 1 else f"{x.mean():.1f}; n = 1"
+    d = 3 if x.abs().max() <= 1.0 else 1  # utilities (at most 1) need three decimals to be informative
+    return f"{x.mean():.{d}f} ({x.std(ddof=1):.{d}f}); n = {len(x)}" if len(x) > 1 else f"{x.mean():.{d}f}; n = 1"
 
 
 def baseline_table(part: pd.DataFrame, *, by_arm: bool, arm_labels: dict[str, str]) -> dict[str, Any]:
