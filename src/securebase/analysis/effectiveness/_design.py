@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -110,6 +111,17 @@ def build_design(data: pd.DataFrame, outcome: str | None, covariates: Sequence[s
     _check_rank(X, names, what)
     y = sub[outcome].to_numpy(dtype=float) if outcome else np.empty(0)
     return Design(y=y, X=X, names=tuple(names), treat=tr, rows=data.index[keep], terms=terms, warnings=tuple(warns))
+
+
+def design_with_subgroup(data: pd.DataFrame, outcome: str | None, covariates: Sequence[str],
+                         interaction: str | None, *, what: str, **kwargs: Any) -> tuple[Design, list[str]]:
+    """:func:`build_design` with an optional subgroup factor: its main effect joins the covariates (once)
+    and its treat-by-level terms the interactions. Returns the design and the covariates used."""
+    covs = list(covariates)
+    if interaction and interaction not in covs:
+        covs.append(interaction)
+    d = build_design(data, outcome, covs, what=what, interactions=[interaction] if interaction else (), **kwargs)
+    return d, covs
 
 
 def factor_levels(series: pd.Series) -> list[str]:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from securebase.analysis.effectiveness._design import TREAT, build_design
+from securebase.analysis.effectiveness._design import TREAT, design_with_subgroup
 from securebase.analysis.effectiveness._result import EffectResult, Estimate
 
 
@@ -48,11 +48,7 @@ class Ancova:
         what = f"ANCOVA of '{self.outcome}'"
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            covs = list(self.covariates)
-            if self.interaction and self.interaction not in covs:
-                covs.append(self.interaction)
-            d = build_design(data, self.outcome, covs, what=what,
-                             interactions=[self.interaction] if self.interaction else ())
+            d, _ = design_with_subgroup(data, self.outcome, self.covariates, self.interaction, what=what)
             beta, cov, s2, df = ols(d.y, d.X)
         se = np.sqrt(np.diag(cov))
         j = d.names.index(TREAT)

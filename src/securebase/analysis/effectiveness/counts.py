@@ -19,7 +19,12 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from securebase.analysis.effectiveness._design import TREAT, build_design, factor_level_events, is_factor
+from securebase.analysis.effectiveness._design import (
+    TREAT,
+    design_with_subgroup,
+    factor_level_events,
+    is_factor,
+)
 from securebase.analysis.effectiveness._result import EffectResult, Estimate
 from securebase.analysis.effectiveness.glm import GlmFit, irls
 from securebase.errors import DataError
@@ -91,12 +96,7 @@ class _CountModel:
         what = f"{self.label} of '{self.outcome}'"
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            covs = list(self.covariates)
-            if self.interaction and self.interaction not in covs:
-                covs.append(self.interaction)
-            d = build_design(data, self.outcome, covs, what=what,
-                             extra_required=[self.exposure] if self.exposure else (),
-                             interactions=[self.interaction] if self.interaction else ())
+            d, covs = design_with_subgroup(data, self.outcome, self.covariates, self.interaction, what=what, extra_required=[self.exposure] if self.exposure else ())
             if (d.y < 0).any() or not np.allclose(d.y, np.round(d.y)):
                 raise DataError(f"{what}: outcome must be a non-negative whole-number count "
                                 f"(got {d.y[(d.y < 0) | (d.y != np.round(d.y))][0]!r})")

@@ -21,7 +21,12 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from securebase.analysis.effectiveness._design import TREAT, build_design, factor_level_events, is_factor
+from securebase.analysis.effectiveness._design import (
+    TREAT,
+    design_with_subgroup,
+    factor_level_events,
+    is_factor,
+)
 from securebase.analysis.effectiveness._result import EffectResult, Estimate
 from securebase.analysis.effectiveness.glm import irls
 from securebase.errors import DataError
@@ -55,11 +60,7 @@ class Logistic:
         what = f"logistic regression of '{self.outcome}'"
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            covs = list(self.covariates)
-            if self.interaction and self.interaction not in covs:
-                covs.append(self.interaction)
-            d = build_design(data, self.outcome, covs, what=what,
-                             interactions=[self.interaction] if self.interaction else ())
+            d, covs = design_with_subgroup(data, self.outcome, self.covariates, self.interaction, what=what)
             bad = ~np.isin(d.y, (0.0, 1.0))
             if bad.any():
                 raise DataError(f"{what}: outcome must be 0 or 1 (got {d.y[bad][0]!r}); code events as 1")

@@ -21,7 +21,12 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from securebase.analysis.effectiveness._design import TREAT, build_design, factor_level_events, is_factor
+from securebase.analysis.effectiveness._design import (
+    TREAT,
+    design_with_subgroup,
+    factor_level_events,
+    is_factor,
+)
 from securebase.analysis.effectiveness._result import EffectResult, Estimate
 from securebase.analysis.schema import ARM_CONTROL, ARM_INTERVENTION
 from securebase.errors import DataError
@@ -150,12 +155,7 @@ class Cox:
         what = f"Cox regression of '{self.time}'"
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            covs = list(self.covariates)
-            if self.interaction and self.interaction not in covs:
-                covs.append(self.interaction)
-            d = build_design(data, self.time, covs, what=what, intercept=False,
-                             extra_required=[self.event, *self.strata],
-                             interactions=[self.interaction] if self.interaction else ())
+            d, covs = design_with_subgroup(data, self.time, self.covariates, self.interaction, what=what, intercept=False, extra_required=[self.event, *self.strata])
             sub = data.loc[d.rows]
             status = sub[self.event].to_numpy(dtype=float)
             if (d.y < 0).any():
