@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test serve bench lint sysdeps venv clean help
+.PHONY: demo test serve bench lint sysdeps venv static clean help
 
 help:
 	@echo "make demo   - run a whole simulated NG26 care trial and write demo-output/report.html and .pdf"
@@ -22,7 +22,25 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
 
-venv: $(STAMP)
+venv: $(STAMP) static
+
+# Front-end packages from the npm registry (package.json, package-lock.json), built into static files
+# that ship with the package: GOV.UK Frontend (respondent pages), Swagger UI (API docs), axe-core (tests).
+VENDOR := src/securebase/web/static/vendor
+STATIC_STAMP := $(VENDOR)/.built-$(shell sha1sum package-lock.json | cut -c1-12)
+
+$(STATIC_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "npm is needed to build the static files (Debian: apt-get install npm)"; exit 1; }
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	@rm -rf $(VENDOR) && mkdir -p $(VENDOR)/govuk $(VENDOR)/swagger-ui $(VENDOR)/axe-core
+	cp node_modules/govuk-frontend/dist/govuk/govuk-frontend.min.css node_modules/govuk-frontend/dist/govuk/govuk-frontend.min.js $(VENDOR)/govuk/
+	cp -r node_modules/govuk-frontend/dist/govuk/assets $(VENDOR)/govuk/assets
+	cp node_modules/govuk-frontend/LICENSE.txt $(VENDOR)/govuk/LICENSE.txt 2>/dev/null || cp node_modules/govuk-frontend/LICENSE* $(VENDOR)/govuk/ 2>/dev/null || true
+	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css node_modules/swagger-ui-dist/LICENSE $(VENDOR)/swagger-ui/
+	cp node_modules/axe-core/axe.min.js node_modules/axe-core/LICENSE $(VENDOR)/axe-core/
+	@touch $(STATIC_STAMP)
+
+static: $(STATIC_STAMP)
 
 # Debian packages: Chromium (browser tests, PDF), poppler-utils (pdftoppm). Installed when root can.
 sysdeps:
