@@ -110,3 +110,12 @@ def care_trial(store):  # type: ignore[no-untyped-def]
         grant_role(uow, admin, proto.id, Role.administrator)
         uow.commit()
     return store
+
+
+@pytest.fixture
+def smtp_inbox():  # type: ignore[no-untyped-def]
+    """A real SMTP server on 127.0.0.1 (aiosmtpd); ``.received`` holds the e-mails it got."""
+    from sb_smtp import smtp_server
+
+    with smtp_server() as inbox:
+        yield inbox

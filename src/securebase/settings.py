@@ -42,6 +42,17 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address `securebase serve` listens on.")
     port: int = Field(8000, description="Port `securebase serve` listens on.")
     progress: bool = Field(True, description="Show progress bars on long work (turned off when not a terminal).")
+    smtp_host: str = Field("", description="SMTP server that e-mail notifications go through (safeguarding alerts, "
+                           "data queries, questionnaire invitations). Empty: write them to `mail_outbox` instead.")
+    smtp_port: int = Field(25, description="Port of the SMTP server.")
+    smtp_starttls: bool = Field(False, description="Use STARTTLS with the SMTP server.")
+    smtp_username: str = Field("", description="User name for the SMTP server (empty: no log-in).")
+    smtp_password: str = Field("", description="Password for the SMTP server.")
+    mail_from: str = Field("securebase@localhost", description="Sender address of e-mail notifications.")
+    mail_outbox: Path = Field(Path("outbox/mail"), description="Folder that e-mail is written to when no SMTP "
+                              "server is set (one .eml file per message).")
+    sms_outbox: Path = Field(Path("outbox/sms"), description="Folder the built-in SMS gateway writes messages to "
+                             "(one JSON file per message), for a site's own SMS relay or the demo.")
 
 
 def get_settings(**overrides: object) -> Settings:
