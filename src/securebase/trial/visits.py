@@ -41,9 +41,12 @@ def _labels(session: Session, trial_id: str) -> dict[str, str]:
     return {v.id: v.label for v in access.protocol_of(session, trial_id).visits}
 
 
-def _scheduled(session: Session, actor: Actor, site_code: str | None, assessor: str | None) -> list[tuple[Visit, Participant]]:
+def _scheduled(session: Session, actor: Actor, site_code: str | None, assessor: str | None, *window: Any,
+               order: tuple[Any, ...] = (Visit.window_opens, Participant.participant_id)) -> list[tuple[Visit, Participant]]:
+    """Scheduled visits of reachable sites; the window filter and order run in the database (indexed on
+    trial, status and window), so a list costs what it returns, not what the trial holds."""
     stmt = (select(Visit, Participant).join(Participant, Participant.id == Visit.participant_pk)
-            .where(Visit.trial_id == actor.trial_id, Visit.status == "scheduled",
+            .where(Visit.trial_id == actor.trial_id, Visit.status == "scheduled", *window,
                    Participant.status.not_in(["withdrawn_follow_up", "withdrawn_data_use"])))
     if actor.sites is not None:
         stmt = stmt.where(Participant.site_code.in_(sorted(actor.sites)))
@@ -51,7 +54,7 @@ def _scheduled(session: Session, actor: Actor, site_code: str | None, assessor: 
         stmt = stmt.where(Participant.site_code == site_code)
     if assessor:
         stmt = stmt.where((Visit.assessor == assessor) | (Visit.assessor.is_(None)))
-    return [(v, p) for v, p in session.execute(stmt.order_by(Visit.window_opens, Participant.participant_id)).all()]
+    return [(v, p) for v, p in session.execute(stmt.order_by(*order)).all()]
 
 
 def upcoming_visits(session: Session, actor: Actor, *, on: date | None = None, horizon_days: int = 60,
@@ -60,11 +63,9 @@ def upcoming_visits(session: Session, actor: Actor, *, on: date | None = None, h
     access.require(actor, access.VISIT_ROLES, "listing visits")
     on = on or access.today()
     labels = _labels(session, actor.trial_id)
-    out = []
-    for v, p in _scheduled(session, actor, site_code, assessor):
-        if v.window_closes >= on and v.window_opens <= on + timedelta(days=horizon_days):
-            out.append(visit_dict(v, p, labels.get(v.visit_id, v.visit_id), on))
-    return out
+    rows = _scheduled(session, actor, site_code, assessor, Visit.window_closes >= on,
+                      Visit.window_opens <= on + timedelta(days=horizon_days))
+    return [visit_dict(v, p, labels.get(v.visit_id, v.visit_id), on) for v, p in rows]
 
 
 def overdue_visits(session: Session, actor: Actor, *, on: date | None = None, site_code: str | None = None,
@@ -73,9 +74,10 @@ def overdue_visits(session: Session, actor: Actor, *, on: date | None = None, si
     access.require(actor, access.VISIT_ROLES, "listing visits")
     on = on or access.today()
     labels = _labels(session, actor.trial_id)
-    out = [visit_dict(v, p, labels.get(v.visit_id, v.visit_id), on)
-           for v, p in _scheduled(session, actor, site_code, assessor) if v.window_closes < on]
-    return sorted(out, key=lambda d: -d["days_overdue"])
+    rows = _scheduled(session, actor, site_code, assessor, Visit.window_closes < on,
+                      order=(Visit.window_closes, Visit.window_opens, Participant.participant_id))
+    out = [visit_dict(v, p, labels.get(v.visit_id, v.visit_id), on) for v, p in rows]
+    return sorted(out, key=lambda d: -d["days_overdue"])  # stable: keeps the database order within a day
 
 
 def participant_visits(session: Session, actor: Actor, participant_id: str) -> list[dict[str, Any]]:

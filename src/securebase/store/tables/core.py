@@ -12,6 +12,7 @@ from sqlalchemy import (
     Date,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -112,7 +113,8 @@ class ScreeningRecord(Base):
 
 class Participant(Base):
     __tablename__ = "participants"
-    __table_args__ = (UniqueConstraint("trial_id", "participant_id"),)
+    __table_args__ = (UniqueConstraint("trial_id", "participant_id"),
+                      Index("ix_participants_trial_site_enrolled", "trial_id", "site_code", "enrolled_on"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     trial_id: Mapped[str] = mapped_column(ForeignKey("trials.id"), index=True)
@@ -218,7 +220,9 @@ class UnblindingRequest(Base):
 
 class Visit(Base):
     __tablename__ = "visits"
-    __table_args__ = (UniqueConstraint("participant_pk", "visit_id"),)
+    __table_args__ = (UniqueConstraint("participant_pk", "visit_id"),
+                      Index("ix_visits_trial_status_window", "trial_id", "status", "window_opens"),
+                      Index("ix_visits_trial_visit_status", "trial_id", "visit_id", "status"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     trial_id: Mapped[str] = mapped_column(ForeignKey("trials.id"), index=True)
