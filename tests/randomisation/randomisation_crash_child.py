@@ -1,7 +1,8 @@
 """Child process of the crash test: randomise the given participants in order, one transaction each.
 
 Usage: python randomisation_crash_child.py URL TRIAL_ID PID [PID ...]. Prints "ready" once the store
-is open, then "done" at the end; the parent kills it with SIGKILL at a random moment in between.
+is open, "ok" after each committed randomisation and "done" at the end; the parent kills it with SIGKILL
+at a random moment in between (it counts the "ok" lines, so the kill lands mid-run however fast the machine).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ def main(url: str, trial_id: str, pids: list[str]) -> None:
         with store.unit_of_work(actor="admin") as uow:
             randomise(uow, actor, pid)
             uow.commit()
+        print("ok", flush=True)
     print("done", flush=True)
 
 

@@ -54,7 +54,13 @@ def test_sigkill_during_randomisation_leaves_nothing_half_written(tmp_path: Path
         child = subprocess.Popen([sys.executable, str(CHILD), store_url, proto.id, *ids], stdout=subprocess.PIPE,
                                  text=True, env=env)
         assert child.stdout is not None and child.stdout.readline().strip() == "ready"
-        time.sleep(rng.uniform(0.05, 1.5))
+        # Kill after a random number of committed randomisations plus a random fraction of the next one, so
+        # the kill lands inside a transaction whatever the machine's speed (a fixed sleep let a fast machine
+        # finish all 200 first).
+        # The child walks the whole list again, passing quickly over those already allocated.
+        for _ in range((killed_counts[-1] if killed_counts else 0) + rng.randint(1, 25)):
+            assert child.stdout.readline().strip() == "ok"
+        time.sleep(rng.uniform(0.0, 0.03))
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=30)
         assert child.returncode == -signal.SIGKILL
