@@ -121,11 +121,12 @@ def audit_show(participant: str = typer.Argument(..., help="Participant trial ID
             raise NotFound(f"participant '{participant}' is not in this store; check the trial ID")
         rows = participant_history(session, participant, as_user)
     table = Table(title=f"Audit history of {participant}")
-    for h in ("seq", "when (UTC)", "who", "action", "table", "old", "new", "reason"):
+    chain = any("seq" in r for r in rows)  # global chain positions only for roles that may see allocation
+    for h in ("#", *(["audit seq"] if chain else []), "when (UTC)", "who", "action", "table", "old", "new", "reason"):
         table.add_column(h, overflow="fold")
     for r in rows:
-        table.add_row(str(r["seq"]), r["at"], r["actor"], r["action"], r["table"], r["old"] or "", r["new"] or "",
-                      r["reason"] or "")
+        table.add_row(str(r["entry"]), *([str(r["seq"])] if chain else []), r["at"], r["actor"], r["action"],
+                      r["table"], r["old"] or "", r["new"] or "", r["reason"] or "")
     console.print(table)
 
 
