@@ -15,6 +15,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from securebase.cells import frame_to_csv
 from securebase.protocol import load_protocol
 from securebase.report.from_store import report_from_store
 from securebase.store import open_store, verify_chain
@@ -78,7 +79,7 @@ def run_demo(out: Path, n: int, seed: int, console: Console, *, pdf: bool = True
     (out / "data").mkdir(exist_ok=True)
     for name, frame in (("participants", data.participants), ("visits", data.visits),
                         ("resource_use", data.resource_use)):
-        frame.to_csv(out / "data" / f"{name}.csv", index=False)
+        frame_to_csv(frame, out / "data" / f"{name}.csv", index=False)
     console.print("Analysis datasets: " + data.summary())
     files = report_from_store(store, proto.id, "dmc", "closed", out, console=console, pdf=pdf, n_boot=n_boot,
                               seed=seed, name="report")

@@ -53,6 +53,15 @@ class Settings(BaseSettings):
                               "server is set (one .eml file per message).")
     sms_outbox: Path = Field(Path("outbox/sms"), description="Folder the built-in SMS gateway writes messages to "
                              "(one JSON file per message), for a site's own SMS relay or the demo.")
+    audit_key_file: Path | None = Field(None, description="File holding the audit chain's HMAC-SHA256 key (64 hex "
+                                        "digits), kept outside the database; `securebase init` creates it when "
+                                        "missing. Empty: `<database file>.audit-key` next to a SQLite store, "
+                                        "`securebase-audit-<database>.key` in the current folder for PostgreSQL. "
+                                        "Back it up apart from the database: without it the chain cannot be verified.")
+    audit_head_file: Path | None = Field(None, description="Append-only file that every commit adds the audit "
+                                         "chain's head to (sequence and keyed hash), so a cut tail is detected; put "
+                                         "it where database users cannot rewrite it. Empty: next to the key file "
+                                         "(`.audit-heads` / `.heads`).")
 
 
 def get_settings(**overrides: object) -> Settings:

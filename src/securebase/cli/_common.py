@@ -17,4 +17,8 @@ def settings() -> Settings:
 
 def store(url: str | None = None) -> Store:
     """Open the store named by --db or SECUREBASE_DATABASE_URL."""
-    return open_store(url or get_settings().database_url)
+    from securebase.store.audit_key import seal_for
+
+    settings = get_settings()
+    url = url or settings.database_url
+    return open_store(url, seal=seal_for(url, settings))

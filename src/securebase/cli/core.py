@@ -35,8 +35,14 @@ def init(
     db: str | None = DB_OPTION,
 ) -> None:
     """Create the store (if needed), load a protocol into it and create the first administrator."""
+    from securebase.cli._common import get_settings
+    from securebase.store.audit_key import seal_for, seal_paths
+
     proto = load_protocol(protocol)
     text = Path(protocol).read_text(encoding="utf-8") if Path(protocol).exists() else None
+    settings = get_settings()
+    url = db or settings.database_url
+    seal = seal_for(url, settings, create=True)  # the audit key file, created if missing
     st = store(db)
     with st.unit_of_work(actor="securebase-init") as uow:
         create_trial(uow, proto, protocol_yaml=text, seed=seed)
@@ -45,6 +51,10 @@ def init(
         uow.commit()
     console.print(f"Created trial [bold]{proto.id}[/] ({len(proto.sites)} sites) in {st.engine.url.render_as_string()} "
                   f"with administrator '{admin}'.")
+    if seal is not None:
+        console.print(f"Audit chain keyed with {seal_paths(settings, url)[0]} (key id "
+                      f"{seal.key_id}); heads appended to {seal.head_file}. Back the key file up apart from the "
+                      "database.", markup=False)
 
 
 def _print_protocol(p: Protocol) -> None:
@@ -99,12 +109,55 @@ def protocol_show(name: str = typer.Argument(..., help="Built-in name (ng26-care
 
 
 @audit_app.command("verify")
-def audit_verify(db: str | None = DB_OPTION) -> None:
-    """Recompute the hash chain; name the first record where it breaks (exit code 6)."""
+def audit_verify(db: str | None = DB_OPTION,
+                 backup: Path | None = typer.Option(None, "--backup", help="Check this backup file instead of the "
+                                                    "store: signature, table hashes and its audit chain."),
+                 data: bool = typer.Option(True, "--data/--no-data", help="Also replay the audit over the data "
+                                           "tables to find edits made outside the application.")) -> None:
+    """Check the keyed audit chain, its head file and the data tables (or a backup); exit code 6 on a problem."""
+    from securebase.errors import AuditChainBroken
+    from securebase.store.audit_verify import verify_all
+
     st = store(db)
+    if backup is not None:
+        from securebase.interop.backup import verify_backup
+
+        report = verify_backup(backup, st.seal)
+    else:
+        with st.read() as session:
+            report = verify_all(session, st.seal, data=data)
+    console.print("\n".join(report.lines), markup=False, highlight=False)
+    if not report.ok:
+        raise AuditChainBroken(f"audit verify found {len(report.problems)} problem(s):\n"
+                               + "\n".join(f"  - {p}" for p in report.problems)
+                               + "\nRestore from a signed backup and investigate.")
+    console.print("audit verify: everything agrees")
+
+
+@audit_app.command("rekey")
+def audit_rekey(reason: str = typer.Option(..., "--reason", help="Why (audited), e.g. 'seal the chain of a store "
+                                           "created before audit keys'."),
+                as_user: str = typer.Option("securebase-admin", "--as", help="Who is sealing the chain (audited)."),
+                db: str | None = DB_OPTION) -> None:
+    """Seal an unkeyed (legacy) chain with the audit key: check it, then recompute every hash as an HMAC."""
+    from securebase.store.audit_verify import rekey_chain
+
+    console.print(rekey_chain(store(db), actor=as_user, reason=reason))
+
+
+@audit_app.command("head")
+def audit_head(db: str | None = DB_OPTION) -> None:
+    """Append the chain's current head to the head file (every commit does this; use after moving the file)."""
+    st = store(db)
+    if st.seal is None or st.seal.head_file is None:
+        from securebase.errors import ConfigurationError
+
+        raise ConfigurationError("no audit key is configured for this store, so there is no head file; run "
+                                 "`securebase init` or set SECUREBASE_AUDIT_KEY_FILE")
     with st.read() as session:
         result = verify_chain(session)
-    console.print(result.summary())
+    st.seal.append_head(result.head_seq, result.head_hash)
+    console.print(f"appended head {result.head_seq} to {st.seal.head_file}")
 
 
 @audit_app.command("show")
@@ -121,11 +174,12 @@ def audit_show(participant: str = typer.Argument(..., help="Participant trial ID
             raise NotFound(f"participant '{participant}' is not in this store; check the trial ID")
         rows = participant_history(session, participant, as_user)
     table = Table(title=f"Audit history of {participant}")
-    for h in ("seq", "when (UTC)", "who", "action", "table", "old", "new", "reason"):
+    chain = any("seq" in r for r in rows)  # global chain positions only for roles that may see allocation
+    for h in ("#", *(["audit seq"] if chain else []), "when (UTC)", "who", "action", "table", "old", "new", "reason"):
         table.add_column(h, overflow="fold")
     for r in rows:
-        table.add_row(str(r["seq"]), r["at"], r["actor"], r["action"], r["table"], r["old"] or "", r["new"] or "",
-                      r["reason"] or "")
+        table.add_row(str(r["entry"]), *([str(r["seq"])] if chain else []), r["at"], r["actor"], r["action"],
+                      r["table"], r["old"] or "", r["new"] or "", r["reason"] or "")
     console.print(table)
 
 

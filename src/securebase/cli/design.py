@@ -11,6 +11,7 @@ import numpy as np
 import typer
 import yaml
 
+from securebase.cells import frame_to_csv
 from securebase.cli._common import console, settings
 from securebase.errors import FieldError
 
@@ -212,7 +213,7 @@ def power_command(
             console.print(curve.summary(), highlight=False)
         target = out or s.output_dir / "design"
         target.mkdir(parents=True, exist_ok=True)
-        curve.table.to_csv(target / "power_curve.csv", index=False)
+        frame_to_csv(curve.table, target / "power_curve.csv", index=False)
         png = curve.plot(target / "power_curve.png", title=f"{analysis} of {outcome} ({protocol})")
         console.print(f"wrote {target / 'power_curve.csv'} and {png}", highlight=False)
         return

@@ -10,6 +10,7 @@ import typer
 import yaml
 from rich.table import Table
 
+from securebase.cells import SafeDictWriter
 from securebase.cli._common import console
 from securebase.errors import NotFound, ResponseError
 from securebase.instruments import (
@@ -157,7 +158,7 @@ def score_command(
     fields = passthrough + [f for sc in inst.scales for f in
                             ([sc.name] + ([f"{sc.name}_band"] if sc.bands else []) + [f"{sc.name}_missing_reason"])]
     with output.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=fields)
+        writer = SafeDictWriter(fh, fieldnames=fields)
         writer.writeheader()
         writer.writerows(out_rows)
     console.print(f"Scored {len(out_rows)} forms of {inst.name} {inst.version}; wrote {output}", markup=False)

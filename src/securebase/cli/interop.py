@@ -153,11 +153,16 @@ def backup(file: Path = typer.Argument(..., help="Backup file to write (a zip)."
 
 def restore(file: Path = typer.Argument(..., help="Backup file written by `securebase backup`."),
             replace: bool = typer.Option(False, "--replace", help="Delete everything in the target store first."),
+            accept_unsigned: bool = typer.Option(False, "--accept-unsigned",
+                                                 help="Restore a backup that carries no audit-key signature (one "
+                                                      "written before the store had a key)."),
             db: str | None = DB_OPTION) -> None:
-    """Restore a backup into an empty store (SQLite or PostgreSQL); then run `securebase audit verify`."""
+    """Restore a backup into an empty store (SQLite or PostgreSQL); then run `securebase audit verify`.
+
+    The backup's signature is checked under the audit key first; a backup that does not verify is refused."""
     from securebase.interop.backup import restore_store
 
-    console.print(restore_store(store(db), file, replace=replace).summary())
+    console.print(restore_store(store(db), file, replace=replace, accept_unsigned=accept_unsigned).summary())
 
 
 def compare(url1: str = typer.Argument(..., help="First store URL."),

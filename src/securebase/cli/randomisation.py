@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from datetime import date
 from pathlib import Path
@@ -12,6 +11,7 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
+from securebase.cells import SafeDictWriter
 from securebase.cli._common import console, store
 from securebase.errors import FieldError, InputError, NotFound
 from securebase.protocol import load_protocol
@@ -154,7 +154,7 @@ def write_report(result: PropertiesResult, out: Path) -> list[Path]:
     rows = result.table()
     fields = ["quantity", "group", "mean", "sd", "median", "p95", "max", "target"]
     with (out / "properties.csv").open("w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=fields, restval="")
+        w = SafeDictWriter(fh, fieldnames=fields, restval="")
         w.writeheader()
         w.writerows(rows)
     (out / "properties.json").write_text(json.dumps(result.to_dict(), indent=1, default=float), encoding="utf-8")

@@ -6,7 +6,10 @@ order. Each value is typed so nothing is lost between backends: ``{"$dt": "...+0
 timestamp (microseconds kept), ``{"$date": "YYYY-MM-DD"}``, ``{"$b64": "..."}`` for bytes (the
 encrypted identifiers stay encrypted), floats as JSON numbers (Python's shortest round-trip repr),
 JSON columns as JSON. The manifest records the format version, the schema revision (Alembic), the
-source dialect, and per table the row count and the SHA-256 of its file.
+source dialect, and per table the row count and the SHA-256 of its file. A store with an audit key
+(:mod:`securebase.store.audit_key`) also writes ``manifest.sig``, the HMAC-SHA256 of ``manifest.json`` under
+that key: restore checks it and refuses a backup whose manifest (and so any table) was changed, even with
+every hash recomputed. ``securebase audit verify --backup FILE`` runs the same checks without restoring.
 
 Restore (``securebase restore FILE``) checks every hash and count, migrates the target to the same
 schema revision, refuses a target that holds data (unless ``replace=True``, which empties it first),
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import io
 import json
 import zipfile
@@ -30,12 +34,21 @@ from typing import Any
 from sqlalchemy import JSON, Date, Float, LargeBinary, Table, delete, func, insert, select, text
 from sqlalchemy.engine import Connection
 
-from securebase.errors import AuditChainBroken, ConflictError, DataError, NotFound, TrialLocked
+from securebase.errors import (
+    AuditChainBroken,
+    ConfigurationError,
+    ConflictError,
+    DataError,
+    NotFound,
+    TrialLocked,
+)
 from securebase.store import Store, verify_chain
+from securebase.store.audit_key import AuditSeal
 from securebase.store.tables import Base, Trial
 
 FORMAT = "securebase-backup"
 FORMAT_VERSION = 1
+SIGNATURE = "manifest.sig"  # {"key_id", "alg", "hmac"}: HMAC-SHA256 of manifest.json's bytes under the audit key
 BATCH = 2000
 
 
@@ -114,7 +127,11 @@ def backup_store(store: Store, path: str | Path) -> BackupResult:
             zf.writestr(f"tables/{table.name}.jsonl", data)
             manifest["tables"].append({"name": table.name, "rows": n, "sha256": hashlib.sha256(data).hexdigest()})
             rows[table.name] = n
-        zf.writestr("manifest.json", json.dumps(manifest, indent=2))
+        manifest_bytes = json.dumps(manifest, indent=2).encode("utf-8")
+        zf.writestr("manifest.json", manifest_bytes)
+        if store.seal is not None:  # signed with the audit key: a manifest recomputed after an edit does not verify
+            zf.writestr(SIGNATURE, json.dumps({"key_id": store.seal.key_id, "alg": "HMAC-SHA256",
+                                               "hmac": store.seal.mac(manifest_bytes)}))
     tmp.replace(out)
     return BackupResult(out, rows, manifest["schema_revision"])
 
@@ -171,9 +188,46 @@ class RestoreResult:
                 "audit_check": self.audit_check}
 
 
-def restore_store(store: Store, path: str | Path, *, replace: bool = False) -> RestoreResult:
-    """Restore the backup ``path`` into ``store`` (already migrated), all in one transaction."""
+def check_signature(path: str | Path, seal: AuditSeal | None, *, accept_unsigned: bool = False) -> str:
+    """Check the backup's signature under the audit key; raise DataError (refused) unless it verifies.
+
+    Returns a line for the report. An unsigned backup (written before the store had a key) is refused unless
+    ``accept_unsigned``; a signed backup cannot be checked, and is refused, when no key is configured.
+    """
+    p = Path(path)
+    with zipfile.ZipFile(p) as zf:
+        manifest_bytes = zf.read("manifest.json")
+        try:
+            sig = json.loads(zf.read(SIGNATURE))
+        except KeyError:
+            sig = None
+        except json.JSONDecodeError:
+            sig = {"hmac": "unreadable"}
+    if sig is None:
+        if seal is not None and not accept_unsigned:
+            raise DataError(f"{p} is not signed with an audit key, so its integrity cannot be checked; nothing was "
+                            "restored. If it was written before this store had an audit key and you trust its copy, "
+                            "restore it with --accept-unsigned")
+        return "backup signature: none (unsigned backup, accepted)"
+    if seal is None:
+        raise ConfigurationError(f"{p} is signed with audit key id {sig.get('key_id')!r} but no audit key is "
+                                 "configured, so the signature cannot be checked; set SECUREBASE_AUDIT_KEY_FILE to the "
+                                 "key file it was written with")
+    if sig.get("key_id") != seal.key_id or not hmac.compare_digest(str(sig.get("hmac", "")),
+                                                                     seal.mac(manifest_bytes)):
+        raise DataError(f"the signature of {p} does not verify under the audit key (key id {seal.key_id}; the backup "
+                        f"names key id {sig.get('key_id')!r}): the backup was altered after it was written, or "
+                        "signed with another key; nothing was restored. Use another copy")
+    return f"backup signature: valid (HMAC-SHA256, key id {seal.key_id})"
+
+
+def restore_store(store: Store, path: str | Path, *, replace: bool = False,
+                  accept_unsigned: bool = False) -> RestoreResult:
+    """Restore the backup ``path`` into ``store`` (already migrated), all in one transaction.
+
+    The backup's signature is checked first under the store's audit key (:func:`check_signature`)."""
     manifest = read_manifest(path)
+    signature = check_signature(path, store.seal, accept_unsigned=accept_unsigned)
     known = {t.name: t for t in _tables()}
     with zipfile.ZipFile(Path(path)) as zf:
         payload: dict[str, bytes] = {}
@@ -226,9 +280,13 @@ def restore_store(store: Store, path: str | Path, *, replace: bool = False) -> R
             _reset_sequences(conn)
     with store.read() as session:  # the data are restored whatever the chain says; the check is reported
         try:
-            check = verify_chain(session).summary()
+            result = verify_chain(session)
+            check = f"{result.summary()}; {signature}"
         except AuditChainBroken as exc:
-            check = f"AUDIT CHAIN BROKEN: {exc.message}"
+            result = None
+            check = f"AUDIT CHAIN BROKEN: {exc.message}; {signature}"
+    if store.seal is not None and result is not None:
+        store.seal.append_rekey(result.head_seq, result.head_hash, why="restore")
     return RestoreResult(rows, manifest.get("schema_revision"), manifest.get("dialect", "?"), check)
 
 
@@ -310,3 +368,64 @@ def compare_stores(a: Store, b: Store, *, limit: int = 20) -> Comparison:
 
 __all__ = ["BackupResult", "Comparison", "RestoreResult", "backup_store", "compare_stores", "read_manifest",
            "restore_store"]
+
+
+def verify_backup(path: str | Path, seal: AuditSeal | None) -> Any:
+    """Check a backup without restoring it: signature, each table's hash and count, and its audit chain.
+
+    Returns a :class:`~securebase.store.audit_verify.VerifyReport` (problems listed, never raised)."""
+    from types import SimpleNamespace
+
+    from securebase.errors import SecurebaseError
+    from securebase.store.audit import GENESIS, record_hash
+    from securebase.store.audit_verify import VerifyReport
+    from securebase.store.tables import AuditRecord
+
+    report = VerifyReport()
+    manifest = read_manifest(path)
+    try:
+        report.lines.append(check_signature(path, seal))
+    except SecurebaseError as exc:
+        report.lines.append("backup signature: DOES NOT VERIFY")
+        report.problems.append(exc.message)
+    audit_rows: list[dict[str, Any]] = []
+    with zipfile.ZipFile(Path(path)) as zf:
+        bad = 0
+        for entry in manifest["tables"]:
+            data = zf.read(f"tables/{entry['name']}.jsonl")
+            n = len(data.splitlines())
+            if hashlib.sha256(data).hexdigest() != entry["sha256"] or n != entry["rows"]:
+                bad += 1
+                report.problems.append(f"table {entry['name']!r} in {path} does not match its hash or row count in "
+                                       "the manifest: the backup is damaged or was edited")
+            if entry["name"] == AuditRecord.__tablename__:
+                audit_rows = [json.loads(line) for line in data.splitlines()]
+        report.lines.append(f"backup tables: {len(manifest['tables'])} tables, {bad} not matching the manifest")
+    table = AuditRecord.__table__
+    prev, keyed_seen, legacy = GENESIS, False, 0
+    for k, raw in enumerate(sorted(audit_rows, key=lambda r: r["seq"]), start=1):
+        r = SimpleNamespace(**{c.name: _decode(c, raw.get(c.name)) for c in table.columns})
+        fields = {c: getattr(r, c) for c in ("seq", "trial_id", "at", "actor", "action", "table_name", "record_id",
+                                              "participant_id", "old", "new", "reason")}
+        if r.seq != k or r.prev_hash != prev:
+            report.problems.append(f"the backup's audit record {r.seq} does not follow record {k - 1}: records were "
+                                   "removed, reordered or replaced")
+            break
+        keyed = seal is not None and hmac.compare_digest(record_hash(fields, prev, seal.key), r.hash)
+        if not keyed:
+            if record_hash(fields, prev) != r.hash:
+                report.problems.append(f"the backup's audit record {r.seq} was altered: its content no longer matches "
+                                       "its hash")
+                break
+            if seal is not None and keyed_seen:
+                report.problems.append(f"the backup's audit record {r.seq} carries a plain SHA-256 after keyed records: "
+                                       "rewritten without the audit key")
+                break
+            legacy += 1
+        keyed_seen = keyed_seen or keyed
+        prev = r.hash
+    report.lines.append(f"backup audit chain: {len(audit_rows)} records"
+                        + (f", {legacy} unkeyed" if legacy else "") + (", keyed" if seal and not legacy else ""))
+    if seal is not None and legacy and not report.problems:
+        report.problems.append(f"the backup's audit records 1-{legacy} are not keyed with key id {seal.key_id}")
+    return report

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from securebase.cells import frame_to_csv
 from securebase.errors import BlindingError, FieldError
 from securebase.interop.extract import ANALYSIS_ROLES, TrialData, instrument, read_trial
 from securebase.store import Store
@@ -198,7 +199,7 @@ class AnalysisExport:
         for name, df in tables.items():
             if "csv" in self.formats:
                 files.append(out / f"{name}.csv")
-                df.to_csv(files[-1], index=False)
+                frame_to_csv(df, files[-1], index=False)
             if "parquet" in self.formats:
                 files.append(out / f"{name}.parquet")
                 df.to_parquet(files[-1], index=False)
@@ -206,7 +207,7 @@ class AnalysisExport:
                 files.append(out / f"{name}.dta")
                 _to_stata(df, dictionary[dictionary["table"] == name], files[-1], data.trial["id"], name)
         files.append(out / "dictionary.csv")
-        dictionary.to_csv(files[-1], index=False)
+        frame_to_csv(dictionary, files[-1], index=False)
         files.append(out / "dictionary.json")
         files[-1].write_text(json.dumps(dictionary.to_dict(orient="records"), indent=1, ensure_ascii=False),
                              encoding="utf-8")

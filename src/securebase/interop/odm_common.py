@@ -22,7 +22,9 @@ resource use, sessions    with forms ``FT.<table>``; a visit reference is writte
 audit trail               ``ClinicalData/AuditRecords/AuditRecord ID="AR.<seq>"`` with ``UserRef``,
                           ``LocationRef``, ``DateTimeStamp``, ``ReasonForChange`` and, in ``SourceID``,
                           the securebase record (sequence, action, table, record, old and new
-                          values, hashes) as JSON
+                          values, hashes, ``entry`` 1..n in the file) as JSON; for blinded roles
+                          ``ID="AR.<entry>"`` and no sequence or hashes (their gaps would count
+                          the hidden allocation records)
 ========================  =====================================================================
 
 Missing-value codes (schema-valid, no extension namespace): an item answered with a missing-value code

@@ -306,15 +306,21 @@ def _clinical(root: etree._Element, data: TrialData, study_oid: str, mdv_oid: st
                 _table_form(se, kind, r)
     if data.audit:
         ars = _sub(cd, "AuditRecords")
-        for a in data.audit:
-            ar = _sub(ars, "AuditRecord", EditPoint="DBAudit", UsedImputationMethod="No", ID=f"AR.{a['seq']}")
+        # Roles that may see the allocation get the global chain (seq, prev_hash, hash); blinded roles get the
+        # records numbered 1..n over what they may see, since gaps in seq or a broken hash link would count
+        # the hidden allocation and intervention records and so give away each participant's arm.
+        chain = data.allocations is not None
+        for entry, a in enumerate(data.audit, start=1):
+            number = a["seq"] if chain else entry
+            ar = _sub(ars, "AuditRecord", EditPoint="DBAudit", UsedImputationMethod="No", ID=f"AR.{number}")
             _sub(ar, "UserRef", UserOID=f"USR.{a['actor']}")
             _sub(ar, "LocationRef", LocationOID="LOC.securebase")
             _sub(ar, "DateTimeStamp", a["at"].astimezone(UTC).isoformat())
             if a["reason"]:
                 _sub(ar, "ReasonForChange", a["reason"])
-            source = {k: a[k] for k in ("seq", "action", "table_name", "record_id", "participant_id", "old", "new",
-                                        "prev_hash", "hash")}
+            keys = ("seq", "action", "table_name", "record_id", "participant_id", "old", "new", "prev_hash", "hash")
+            source = {k: a[k] for k in keys if chain or k not in ("seq", "prev_hash", "hash")}
+            source["entry"] = entry
             _sub(ar, "SourceID", json.dumps(source, sort_keys=True, ensure_ascii=False))
     return n_items
 

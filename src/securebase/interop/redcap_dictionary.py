@@ -27,6 +27,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from securebase.cells import SafeDictWriter, unescape_row
 from securebase.errors import DataError, ProtocolError
 from securebase.instruments.model import Instrument, Item
 
@@ -108,7 +109,7 @@ def _item_row(inst: Instrument, item: Item, first: bool, include_wording: bool) 
 def export_dictionary(instruments: Iterable[Instrument], *, include_wording: bool = False) -> str:
     """The REDCap data dictionary CSV (text) holding ``instruments``, one form each."""
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(COLUMNS), lineterminator="\n")
+    writer = SafeDictWriter(buf, fieldnames=list(COLUMNS), lineterminator="\n")
     writer.writeheader()
     names: set[str] = set()
     for inst in instruments:
@@ -282,6 +283,7 @@ def import_dictionary(source: str | Path, *, respondent: str = "carer", construc
                             file=origin, line=1)
     forms: dict[str, dict[str, Any]] = {}
     for line, row in enumerate(reader, start=2):
+        row = unescape_row(row)  # cells securebase escaped against formula injection (securebase.cells)
         form = (row.get("Form Name") or "").strip()
         var = (row.get("Variable / Field Name") or "").strip()
         where = f"{var} (line {line})"

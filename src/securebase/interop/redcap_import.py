@@ -84,7 +84,7 @@ class _Project:
         self.items: dict[str, tuple[Instrument, str]] = {}
         if items:
             buf = io.StringIO()
-            w = csv.DictWriter(buf, fieldnames=header, lineterminator="\n")
+            w = csv.DictWriter(buf, fieldnames=header, lineterminator="\n")  # not an export: parsed again at once
             w.writeheader()
             w.writerows(items)
             forms = list(dict.fromkeys(r["Form Name"].strip() for r in items))

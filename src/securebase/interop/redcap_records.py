@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from securebase.cells import SafeDictWriter, unescape_row
 from securebase.errors import DataError, NotFound
 from securebase.instruments import Instrument
 from securebase.interop.extract import TrialData, instrument, read_trial
@@ -101,7 +102,7 @@ def dictionary_rows(data: TrialData) -> list[dict[str, str]]:
         if inst is None:
             raise DataError(f"instrument {name!r} has data but no definition; load its YAML before a REDCap export")
         text = export_dictionary([inst])
-        rows += list(csv.DictReader(io.StringIO(text)))
+        rows += [unescape_row(r) for r in csv.DictReader(io.StringIO(text))]
         known = {it.code for it in inst.items}
         for code in dict.fromkeys(r["item"] for r in data.responses if r["instrument"] == name):
             if code not in known:  # answers to items the definition does not hold (kept, as free text)
@@ -119,7 +120,7 @@ def dictionary_rows(data: TrialData) -> list[dict[str, str]]:
 
 def _write_csv(path: Path, header: list[str], rows: list[dict[str, str]]) -> None:
     with path.open("w", encoding="utf-8", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=header, lineterminator="\n", extrasaction="raise")
+        w = SafeDictWriter(fh, fieldnames=header, lineterminator="\n", extrasaction="raise")
         w.writeheader()
         w.writerows(rows)
 
@@ -269,7 +270,7 @@ def read_utf8(path: Path, what: str) -> str:
 def read_csv(path: Path, what: str) -> list[dict[str, str]]:
     if not path.exists():
         raise NotFound(f"REDCap {what} {str(path)!r} does not exist; give the path of the CSV file")
-    return list(csv.DictReader(io.StringIO(read_utf8(path, f"REDCap {what}"))))
+    return [unescape_row(r) for r in csv.DictReader(io.StringIO(read_utf8(path, f"REDCap {what}")))]
 
 
 __all__ = ["FIELD_TAG", "RedcapExportResult", "dictionary_rows", "read_csv", "read_utf8", "records_rows", "write_redcap"]

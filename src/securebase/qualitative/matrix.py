@@ -10,13 +10,13 @@ roles (qualitative researchers among them) never get an arm column or filter.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
+from securebase.cells import SafeWriter, xlsx_row
 from securebase.errors import FieldError
 from securebase.qualitative.access import READ_ROLES, as_session, require, require_arm_visible
 from securebase.qualitative.codebook import code_tree, flatten, get_codebook
@@ -94,7 +94,7 @@ class FrameworkMatrix:
     def to_csv(self, path: str | Path) -> Path:
         p = Path(path)
         with p.open("w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh)
+            w = SafeWriter(fh)
             w.writerow(self.header())
             w.writerows(self.table())
         return p
@@ -106,11 +106,11 @@ class FrameworkMatrix:
         wb = Workbook()
         ws = wb.active
         ws.title = "Framework matrix"
-        ws.append(self.header())
+        xlsx_row(ws, self.header())
         for c in ws[1]:
             c.font = Font(bold=True)
         for row in self.table():
-            ws.append(row)
+            xlsx_row(ws, row)
         wrap = Alignment(wrap_text=True, vertical="top")
         for col_idx, _ in enumerate(self.header(), start=1):
             letter = ws.cell(row=1, column=col_idx).column_letter
@@ -119,16 +119,16 @@ class FrameworkMatrix:
                 cell.alignment = wrap
         ws.freeze_panes = ws.cell(row=2, column=4 + self.show_arm)
         seg = wb.create_sheet("Coded segments")
-        seg.append(["participant_id", "theme", "segment_id", "transcript_id", "start", "end", "code", "coder",
-                    "excerpt"])
+        xlsx_row(seg, ["participant_id", "theme", "segment_id", "transcript_id", "start", "end", "code", "coder",
+                       "excerpt"])
         for c in seg[1]:
             c.font = Font(bold=True)
         for r in self.rows:
             for t in self.themes:
                 cell = r.cells.get(t)
                 for link in cell.links if cell else ():
-                    seg.append([r.participant_id, t, link.segment_id, link.transcript_id, link.start, link.end,
-                                link.code, link.coder, link.excerpt])
+                    xlsx_row(seg, [r.participant_id, t, link.segment_id, link.transcript_id, link.start, link.end,
+                                   link.code, link.coder, link.excerpt])
         wb.save(p := Path(path))
         return p
 
@@ -221,7 +221,7 @@ def export_matrix(uow: UnitOfWork, actor: Actor, codebook_id: int, path: str | P
     if p.suffix.lower() not in (".xlsx", ".csv"):
         raise FieldError("output file", str(p), "a file name ending in .xlsx or .csv")
     m = framework_matrix(uow, actor, codebook_id, **filters)
-    out = m.to_xlsx(p) if p.suffix.lower() == ".xlsx" else m.to_csv(p)
+    out = m.to_xlsx(p) if p.suffix.lower() == ".xlsx" else m.to_csv(p)  # escaped by securebase.cells
     uow.log_event("export_matrix", table_name="coded_segments", record_id=str(codebook_id),
                   trial_id=actor.trial_id, detail={"file": p.name, "participants": len(m.rows),
                                                    "themes": len(m.themes), "arm_shown": m.show_arm,

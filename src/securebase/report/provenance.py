@@ -20,7 +20,7 @@ def frame_hash(*frames: pd.DataFrame) -> str:
         g = f.reindex(sorted(f.columns), axis=1)
         if "participant_id" in g.columns:
             g = g.sort_values([c for c in ("participant_id", "visit_month", "item", "period_start_days") if c in g.columns])
-        h.update(g.to_csv(index=False, float_format="%.10g").encode("utf-8"))
+        h.update(g.to_csv(index=False, float_format="%.10g").encode("utf-8"))  # not a file: hashed only
     return h.hexdigest()
 
 

@@ -1,7 +1,9 @@
 """Hash-chained audit trail written automatically for every insert, update and delete.
 
-Each record's hash is ``sha256(canonical JSON of its fields + the previous record's hash)``, and
-``audit_head`` keeps the last sequence number and hash. :func:`verify_chain` recomputes the chain and
+Each record's hash is ``HMAC-SHA256(key, canonical JSON of its fields + the previous record's hash)`` with
+the key from outside the database (:mod:`securebase.store.audit_key`); a store opened without a key writes
+plain ``sha256`` (a legacy, unkeyed chain that ``securebase audit rekey`` seals). ``audit_head`` keeps the
+last sequence number and hash, and every commit also appends them to the head file. :func:`verify_chain` recomputes the chain and
 names the first record where it breaks: an edited value changes that record's hash, a deleted record
 leaves a gap in the sequence, swapped records break the link to the previous hash, and a cut tail
 disagrees with the head.
@@ -10,6 +12,7 @@ disagrees with the head.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -53,14 +56,23 @@ def canonical(data: dict[str, Any] | None) -> str | None:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
 
 
-def record_hash(fields: dict[str, Any], prev_hash: str) -> str:
+def record_hash(fields: dict[str, Any], prev_hash: str, key: bytes | None = None) -> str:
+    """HMAC-SHA256 of the record with ``key`` (a keyed chain); plain SHA-256 without one (a legacy chain)."""
     payload = {
         "seq": fields["seq"], "trial_id": fields["trial_id"], "at": _jsonable(fields["at"]),
         "actor": fields["actor"], "action": fields["action"], "table_name": fields["table_name"],
         "record_id": fields["record_id"], "participant_id": fields["participant_id"], "old": fields["old"],
         "new": fields["new"], "reason": fields["reason"], "prev_hash": prev_hash,
     }
-    return hashlib.sha256(canonical(payload).encode("utf-8")).hexdigest()  # type: ignore[union-attr]
+    data = canonical(payload).encode("utf-8")  # type: ignore[union-attr]
+    if key is not None:
+        return hmac.new(key, data, hashlib.sha256).hexdigest()
+    return hashlib.sha256(data).hexdigest()
+
+
+def _session_key(session: Session) -> bytes | None:
+    seal = session.info.get("sb_audit_seal")
+    return seal.key if seal is not None else None
 
 
 @dataclass
@@ -162,6 +174,7 @@ def _chain(session: Session, entries: list[dict[str, Any]]) -> int:
     ctx: AuditContext | None = session.info.get("sb_audit")
     seq, prev = _next_position(session)
     now = datetime.now(UTC)
+    key = _session_key(session)
     rows = []
     for e in entries:
         seq += 1
@@ -171,7 +184,7 @@ def _chain(session: Session, entries: list[dict[str, Any]]) -> int:
             "participant_id": e["participant_id"], "old": canonical(e["old"]), "new": canonical(e["new"]),
             "reason": e["reason"] if e.get("reason") is not None else (ctx.reason if ctx else None),
         }
-        digest = record_hash(fields, prev)
+        digest = record_hash(fields, prev, key)
         rows.append({**fields, "prev_hash": prev, "hash": digest})
         prev = digest
     conn = session.connection()
@@ -235,14 +248,38 @@ def _trial(obj: Base) -> str | None:
 class VerifyResult:
     records: int
     head_seq: int
+    head_hash: str = GENESIS
+    #: records carrying a plain SHA-256 (written without a key, before the store was keyed); a prefix
+    legacy: int = 0
+    key_id: str | None = None
+
+    @property
+    def keyed(self) -> bool:
+        return self.key_id is not None and self.legacy == 0
 
     def summary(self) -> str:
-        return f"audit chain intact: {self.records} records, head at {self.head_seq}"
+        text = f"audit chain intact: {self.records} records, head at {self.head_seq}"
+        if self.key_id is None:
+            return text + " (unkeyed legacy chain: plain SHA-256, no key configured)"
+        if self.legacy:
+            return text + (f" (records 1-{self.legacy} are an unkeyed legacy chain; the rest keyed with key id "
+                           f"{self.key_id})")
+        return text + f" (keyed: HMAC-SHA256, key id {self.key_id})"
 
 
-def verify_chain(session: Session, batch: int = 5000) -> VerifyResult:
-    """Recompute the chain; raise :class:`AuditChainBroken` naming the first bad record."""
-    prev_seq, prev_hash, count, last_seq = 0, GENESIS, 0, 0
+def verify_chain(session: Session, batch: int = 5000, *, key: bytes | None = None) -> VerifyResult:
+    """Recompute the chain; raise :class:`AuditChainBroken` naming the first bad record.
+
+    With ``key`` (default: the key of the session's store, if it has one) every record must carry the
+    HMAC of that key, except a leading run of plain SHA-256 records written before the store was keyed
+    (counted in ``legacy``; ``securebase audit rekey`` seals them). A plain SHA-256 record after a keyed one
+    was rewritten by someone without the key.
+    """
+    from securebase.store.audit_key import key_id
+
+    if key is None:
+        key = _session_key(session)
+    prev_seq, prev_hash, count, last_seq, legacy = 0, GENESIS, 0, 0, 0
     after = 0
     while True:
         tbl = AuditRecord.__table__
@@ -261,10 +298,20 @@ def verify_chain(session: Session, batch: int = 5000) -> VerifyResult:
                     "records were reordered, replaced or deleted", seq=r.seq)
             fields = {c: getattr(r, c) for c in ("seq", "trial_id", "at", "actor", "action", "table_name",
                                                   "record_id", "participant_id", "old", "new", "reason")}
-            if record_hash(fields, r.prev_hash) != r.hash:
-                raise AuditChainBroken(
-                    f"audit record {r.seq} ({r.action} on {r.table_name} record {r.record_id}) was altered: "
-                    "its content no longer matches its hash", seq=r.seq)
+            if key is None or not hmac.compare_digest(record_hash(fields, r.prev_hash, key), r.hash):
+                plain = record_hash(fields, r.prev_hash) == r.hash
+                if not plain:
+                    raise AuditChainBroken(
+                        f"audit record {r.seq} ({r.action} on {r.table_name} record {r.record_id}) was altered: "
+                        "its content no longer matches its hash" + ("" if key is None else " under the audit key"),
+                        seq=r.seq)
+                if key is not None and legacy != count:
+                    raise AuditChainBroken(
+                        f"audit record {r.seq} ({r.action} on {r.table_name} record {r.record_id}) carries a plain "
+                        f"SHA-256 although the records before it are keyed: it (and the hashes after it) were "
+                        "recomputed by someone without the audit key; restore from a backup and investigate",
+                        seq=r.seq)
+                legacy += 1
             prev_seq, prev_hash = r.seq, r.hash
             count += 1
         after = rows[-1].seq
@@ -277,4 +324,4 @@ def verify_chain(session: Session, batch: int = 5000) -> VerifyResult:
         raise AuditChainBroken(
             f"the audit trail ends at record {last_seq} but the head says {head.seq}: "
             f"records after {last_seq} were deleted", seq=last_seq + 1)
-    return VerifyResult(count, last_seq)
+    return VerifyResult(count, last_seq, prev_hash, legacy, key_id(key) if key is not None else None)

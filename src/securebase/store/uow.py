@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from securebase.errors import ConfigurationError, NotFound, TrialLocked
 from securebase.store import audit
+from securebase.store.audit_key import AuditSeal
 from securebase.store.tables import Base, Trial
 
 _held = threading.local()  # SQLite write locks this thread holds, so nested units of work do not deadlock
@@ -48,8 +49,12 @@ class UnitOfWork:
         self.audit.reason = _clean_reason(value)
 
     def commit(self) -> None:
+        self.session.flush()  # the last changes are chained now, so the tail below is the committed head
+        tail = self.session.info.get("sb_audit_tail")
         self.session.commit()
         self.committed = True
+        if tail is not None and self.store.seal is not None:
+            self.store.seal.append_head(*tail)
         self.session.info.pop("sb_audit_tail", None)
         self.session.info.pop("sb_inserted", None)
 
@@ -125,8 +130,9 @@ def _after_flush(session: Session, flush_context: object) -> None:
 class Store:
     """A database holding one or more trials."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, seal: AuditSeal | None = None) -> None:
         self.engine = engine
+        self.seal = seal  # the audit chain's key and head file; None: an unkeyed (legacy) chain
         self.dialect = engine.dialect.name
         db = engine.url.database if self.dialect == "sqlite" else None
         self._sqlite_path = db if db and db != ":memory:" else None
@@ -146,6 +152,7 @@ class Store:
         ctx = audit.AuditContext(actor=actor, reason=_clean_reason(reason))
         session.info["sb_audit"] = ctx
         session.info["sb_lock_override"] = lock_override
+        session.info["sb_audit_seal"] = self.seal
         event.listen(session, "before_flush", _before_flush)
         event.listen(session, "after_flush", _after_flush)
         uow = UnitOfWork(self, session, ctx)
@@ -225,8 +232,11 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
-    """Open (and by default migrate to the latest schema) the store at ``url``."""
+def open_store(url: str | None = None, *, migrate: bool = True, seal: AuditSeal | None = None) -> Store:
+    """Open (and by default migrate to the latest schema) the store at ``url``.
+
+    ``seal``: the audit chain's key and head file (:func:`securebase.store.audit_key.seal_for` reads them
+    from the settings; the entry points pass it). Without one the chain is written unkeyed (legacy)."""
     if url is None:
         from securebase.settings import get_settings
 
@@ -243,7 +253,7 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
         from securebase.store.migrate import upgrade
 
         upgrade(engine)
-    return Store(engine)
+    return Store(engine, seal)
 
 
 __all__ = ["Base", "Store", "UnitOfWork", "make_engine", "open_store"]

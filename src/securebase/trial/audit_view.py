@@ -60,7 +60,11 @@ def reveals_allocation(table: str, old: str | None, new: str | None) -> bool:
 
 def participant_history(session: Session, participant_id: str, username: str) -> list[dict[str, Any]]:
     """A participant's audit rows as ``username`` may see them: reading roles only, own sites only, and
-    nothing that reveals the allocation for blinded roles (by any route: CLI, pages, API)."""
+    nothing that reveals the allocation for blinded roles (by any route: CLI, pages, API).
+
+    Every row is numbered ``entry`` 1..n over the rows this user may see. Only roles that may see the
+    allocation also get ``seq``, the row's position in the global chain: for a blinded role its gaps would
+    count the hidden allocation, randomisation and intervention-session rows, and so give away the arm."""
     from securebase.trial.access import READ_ROLES, require
 
     p = session.execute(select(Participant).where(Participant.participant_id == participant_id)).scalar_one_or_none()
@@ -73,11 +77,15 @@ def participant_history(session: Session, participant_id: str, username: str) ->
     rows = session.execute(select(AuditRecord).where(AuditRecord.participant_id == participant_id)
                            .order_by(AuditRecord.seq)).scalars().all()
     out = []
+    unblinded = actor.can_see_allocation()
     for r in rows:
-        if not actor.can_see_allocation() and (r.table_name in ALLOCATION_TABLES
-                                               or reveals_allocation(r.table_name, r.old, r.new)):
+        if not unblinded and (r.table_name in ALLOCATION_TABLES or reveals_allocation(r.table_name, r.old, r.new)):
             continue
-        out.append({"seq": r.seq, "at": r.at.strftime("%Y-%m-%d %H:%M:%S"), "actor": r.actor, "action": r.action,
-                    "table": r.table_name, "record": r.record_id, "old": redact_for(actor, r.table_name, r.old),
-                    "new": redact_for(actor, r.table_name, r.new), "reason": r.reason})
+        row = {"entry": len(out) + 1, "at": r.at.strftime("%Y-%m-%d %H:%M:%S"), "actor": r.actor,
+               "action": r.action, "table": r.table_name, "record": r.record_id,
+               "old": redact_for(actor, r.table_name, r.old), "new": redact_for(actor, r.table_name, r.new),
+               "reason": r.reason}
+        if unblinded:  # the global chain position: its gaps would count the rows hidden from blinded roles
+            row["seq"] = r.seq
+        out.append(row)
     return out

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from securebase.cells import frame_to_csv
 from securebase.errors import FieldError
 from securebase.trial import access as _access
 from securebase.trial import (
@@ -420,6 +421,6 @@ def export_csv(request: Request, user: str, trial_id: str, frame: str) -> str:
         u.log_event("dataset_exported", table_name="analysis", record_id=f"{trial_id}:{frame}", trial_id=trial_id,
                     detail={"frame": frame, "rows": len(df), "blinded": data.blinded})
         buf = io.StringIO()
-        df.to_csv(buf, index=False)
+        frame_to_csv(df, buf, index=False)
         return buf.getvalue()
     return write(request, user, trial_id, run)

@@ -47,7 +47,11 @@ def create_app(settings: Settings, *, store: Store | None = None, secure_cookies
                   "(token authentication: 'Authorization: Bearer <token>', from `securebase user token`).",
                   docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json")
     app.state.settings = settings
-    app.state.store = store or open_store(settings.database_url)
+    if store is None:
+        from securebase.store.audit_key import seal_for
+
+        store = open_store(settings.database_url, seal=seal_for(settings.database_url, settings))
+    app.state.store = store
     # Load the instrument definitions once, before requests arrive on many threads: the registry fills its
     # cache lazily and is not safe to fill from several threads at once.
     from securebase.instruments import list_instruments

@@ -124,9 +124,11 @@ def withdraw_post(request: Request, trial_id: str, pid: str, user: User, data: F
 @router.get("/trials/{trial_id}/participants/{pid}/audit")
 def audit_get(request: Request, trial_id: str, pid: str, user: User) -> HTMLResponse:
     rows = read(request, user, trial_id, lambda s, a: history.participant_audit(s, a, pid))
-    table = {"columns": ["#", "when (UTC)", "who", "action", "table", "old", "new", "reason"],
-             "rows": [[r["seq"], r["at"], r["actor"], r["action"], r["table"], r["old"], r["new"], r["reason"]]
-                      for r in rows]}
+    chain = any("seq" in r for r in rows)  # the global chain position: only for roles that may see allocation
+    table = {"columns": ["#", *(["audit seq"] if chain else []), "when (UTC)", "who", "action", "table", "old",
+                         "new", "reason"],
+             "rows": [[r["entry"], *([r.get("seq")] if chain else []), r["at"], r["actor"], r["action"], r["table"],
+                       r["old"], r["new"], r["reason"]] for r in rows]}
     return page(request, f"Audit trail of {pid}", [{"table": table}], trial_id=trial_id)
 
 

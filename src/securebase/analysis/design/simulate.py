@@ -21,6 +21,7 @@ from securebase.analysis import schema
 from securebase.analysis.design.parameters import SimulationParameters
 from securebase.analysis.design.sdq_items import SUBSCALE_ITEMS, items_from_subscales, score_items
 from securebase.analysis.design.simulate_core import simulate_arrays
+from securebase.cells import frame_to_csv
 from securebase.errors import FieldError
 
 PERIODS: tuple[tuple[float, float], ...] = ((0.0, 182.0), (182.0, 365.0))
@@ -80,7 +81,7 @@ class SimulatedTrial:
         paths = []
         for name, frame in frames.items():
             path = d / f"{name}.{fmt}"
-            frame.to_csv(path, index=False) if fmt == "csv" else frame.to_parquet(path, index=False)
+            frame_to_csv(frame, path, index=False) if fmt == "csv" else frame.to_parquet(path, index=False)
             paths.append(path)
         return paths
 

@@ -29,6 +29,7 @@ from securebase.analysis.economics.mi import PMMImputer
 from securebase.analysis.economics.plan import EconomicsPlan
 from securebase.analysis.economics.qaly import DAYS_PER_YEAR, check_utilities, qalys_from_participants
 from securebase.analysis.schema import VISIT_MONTHS
+from securebase.cells import frame_to_csv
 from securebase.errors import DataError
 from securebase.instruments.unit_costs import UnitCostTable
 
@@ -255,10 +256,10 @@ def write_outputs(result: CEAResult, out_dir: Path) -> list[Path]:
     paths = [out_dir / "economics.json", out_dir / "summary.txt", out_dir / "cost_consequence.csv"]
     paths[0].write_text(json.dumps(result.to_dict(), indent=1, default=float), encoding="utf-8")
     paths[1].write_text(result.summary() + "\n", encoding="utf-8")
-    result.cost_consequence.to_csv(paths[2], index=False)
+    frame_to_csv(result.cost_consequence, paths[2], index=False)
     for p in result.perspectives:
         curves = pd.DataFrame(p.decision.to_dict()["curves"])
-        curves.to_csv(out_dir / f"{p.name}_curves.csv", index=False)
+        frame_to_csv(curves, out_dir / f"{p.name}_curves.csv", index=False)
         paths.append(out_dir / f"{p.name}_curves.csv")
         paths += plot_all(p.decision, out_dir, prefix=f"{p.name}_")
     return paths

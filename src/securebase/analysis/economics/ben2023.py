@@ -23,6 +23,7 @@ from securebase.analysis.economics.engine import JointCostQaly, JointResult
 from securebase.analysis.economics.mi import PMMImputer
 from securebase.analysis.economics.qaly import DAYS_PER_YEAR, auc_qaly
 from securebase.analysis.economics.sur import SUR, SURResult
+from securebase.cells import frame_to_csv
 from securebase.errors import DataError
 
 COLUMNS = ("id", "age", "sex", "Tr", "C", "E", "Cm1", "Em1", "Cm2", "Em2", "Cm3", "Em3", "Cm4", "Em4")
@@ -100,7 +101,7 @@ class Ben2023Result:
         paths = [out_dir / "economics.json", out_dir / "summary.txt", out_dir / "curves.csv"]
         paths[0].write_text(json.dumps(self.to_dict(), indent=1, default=float), encoding="utf-8")
         paths[1].write_text(self.summary() + "\n", encoding="utf-8")
-        pd.DataFrame(self.decision.to_dict()["curves"]).to_csv(paths[2], index=False)
+        frame_to_csv(pd.DataFrame(self.decision.to_dict()["curves"]), paths[2], index=False)
         return paths + plot_all(self.decision, out_dir)
 
 
