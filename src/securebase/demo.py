@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from securebase.cells import frame_to_csv
+from securebase.demo_security import demo_secret
 from securebase.protocol import load_protocol
 from securebase.report.from_store import report_from_store
 from securebase.store import open_store, verify_chain
@@ -89,7 +90,8 @@ def run_demo(out: Path, n: int, seed: int, console: Console, *, pdf: bool = True
     console.print(f"Done in {time.perf_counter() - t0:.0f} s. Open [bold]{files['html']}[/]"
                   + (f" or {files['pdf']}" if "pdf" in files else "")
                   + f"; the pooled open report is {files['open_html']}. "
-                  f"`SECUREBASE_DATABASE_URL=sqlite:///{db} securebase serve` shows the trial in the web app "
+                  f"`SECUREBASE_DATABASE_URL=sqlite:///{db} SECUREBASE_SECRET_FILE={demo_secret(out)} "
+                  "SECUREBASE_TOTP_REQUIRED=false securebase serve` shows the trial in the web app "
                   f"(users admin, tm, rec_la01, assessor, dm, dmc, stats...; password '{DEMO_PASSWORD}').")
     store.dispose()
     return files

@@ -3,6 +3,8 @@ answered with the error shape, never a server error, whichever database is behin
 
 from __future__ import annotations
 
+import secrets
+
 from trial_world import add_users, enrol_and_randomise
 
 from securebase.protocol import load_protocol
@@ -26,7 +28,7 @@ def test_awkward_values_never_give_a_server_error(store, store_url) -> None:  # 
     with store.unit_of_work(actor="test-setup") as uow:
         token = create_api_token(uow, "tm")
         uow.commit()
-    app = create_app(Settings(database_url=store_url, secret_key="k" * 40), store=store)
+    app = create_app(Settings(database_url=store_url, secret_key=secrets.token_urlsafe(48)), store=store)
     c = TestClient(app, raise_server_exceptions=False, headers={"Authorization": f"Bearer {token}"})
     long = "x" * 5000
     requests = [

@@ -7,6 +7,8 @@ from securebase.cli import main
 
 def test_user_commands_and_token_works(tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
     db = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.chdir(tmp_path)  # `init` writes securebase.secret here
+    monkeypatch.delenv("SECUREBASE_SECRET_KEY", raising=False)
     monkeypatch.setenv("SECUREBASE_ADMIN_PASSWORD", "correct-horse-battery")
     monkeypatch.setenv("SECUREBASE_NEW_PASSWORD", "another-long-pass")
     assert main(["init", "--protocol", "ng26-care", "--db", db]) == 0
@@ -26,12 +28,12 @@ def test_user_commands_and_token_works(tmp_path, monkeypatch, capsys) -> None:  
     from securebase.settings import Settings
     from securebase.web import create_app
 
-    app = create_app(Settings(database_url=db, secret_key="s" * 40))
+    app = create_app(Settings(database_url=db))  # the secret `init` wrote
     r = TestClient(app).get("/api/me", headers={"Authorization": f"Bearer {token}"})
     assert r.json()["roles"] == [{"trial_id": "ng26-care", "role": "site_recruiter", "site": "LA01"}]
 
 
-def test_serve_refuses_the_default_secret_beyond_loopback(tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_serve_refuses_a_missing_secret(tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.delenv("SECUREBASE_SECRET_KEY", raising=False)
     monkeypatch.chdir(tmp_path)
     code = main(["serve", "--host", "0.0.0.0", "--db", f"sqlite:///{tmp_path / 's.db'}"])

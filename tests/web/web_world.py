@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 import socket
 import sys
 import threading
@@ -94,7 +95,10 @@ def build_web_world(tmp: Path) -> dict[str, Any]:
         for name in USERS:
             tokens[name] = create_api_token(uow, name, label="tests")
         uow.commit()
-    settings = Settings(database_url=url, secret_key="test-secret-" + "x" * 40, login_max_failures=3)
+    # A generated secret (never a default). TOTP is switched off for this shared world, whose users log in many
+    # times a minute (a TOTP code is accepted once); tests/web/test_web_auth.py covers the second factor.
+    settings = Settings(database_url=url, secret_key=secrets.token_urlsafe(48), login_max_failures=3,
+                        cookie_secure="false", totp_required=False)
     return {"store": store, "url": url, "settings": settings, "tokens": tokens, "participants": w["participants"],
             "intervention": inter, "usual": usual, "first": first, "query_id": qid}
 

@@ -13,6 +13,7 @@ from securebase.cli._common import console, store
 from securebase.errors import FieldError, NotFound, PermissionDenied
 from securebase.protocol import load_protocol, load_protocol_file, schedule_table
 from securebase.protocol.models import Protocol
+from securebase.settings import get_settings, session_secret, write_secret_file
 from securebase.store import verify_chain
 from securebase.store.crypto import new_key
 from securebase.store.tables import AuditRecord, Participant
@@ -55,6 +56,34 @@ def init(
         console.print(f"Audit chain keyed with {seal_paths(settings, url)[0]} (key id "
                       f"{seal.key_id}); heads appended to {seal.head_file}. Back the key file up apart from the "
                       "database.", markup=False)
+    _ensure_secret()
+
+
+def _ensure_secret() -> None:
+    settings = get_settings()
+    if settings.secret_key.strip():
+        session_secret(settings)  # a set secret must be a good one
+        console.print("Session secret: SECUREBASE_SECRET_KEY (already set).")
+    elif write_secret_file(settings.secret_file):
+        console.print(f"Wrote a random session secret to {settings.secret_file} (owner read/write only); keep it "
+                      "with the server's configuration, outside backups of the database.")
+    else:
+        session_secret(settings)
+        console.print(f"Session secret: {settings.secret_file} (already there).")
+
+
+def secret(rotate: bool = typer.Option(False, help="Replace an existing secret file (every web session ends).")) -> None:
+    """Write a random session secret to SECUREBASE_SECRET_FILE (what `securebase init` does when none exists)."""
+    settings = get_settings()
+    if settings.secret_key.strip() and not rotate:
+        session_secret(settings)
+        console.print("SECUREBASE_SECRET_KEY is set and is used; no file written.")
+        return
+    if write_secret_file(settings.secret_file, overwrite=rotate):
+        console.print(f"Wrote a random session secret to {settings.secret_file} (owner read/write only).")
+    else:
+        session_secret(settings)
+        console.print(f"{settings.secret_file} already holds a secret; give --rotate to replace it.")
 
 
 def _print_protocol(p: Protocol) -> None:
@@ -191,6 +220,7 @@ def keygen() -> None:
 def register(app: typer.Typer) -> None:
     app.command("init")(init)
     app.command("keygen")(keygen)
+    app.command("secret")(secret)
     app.add_typer(protocol_app, name="protocol")
     app.add_typer(audit_app, name="audit")
 

@@ -7,7 +7,7 @@ import os
 import typer
 
 from securebase.cli._common import console
-from securebase.settings import get_settings
+from securebase.settings import get_settings, session_secret
 
 
 def serve(
@@ -30,10 +30,7 @@ def serve(
     if port:
         overrides["port"] = port
     settings = get_settings(**overrides)
-    if settings.secret_key == "change-me-in-production" and settings.host not in ("127.0.0.1", "localhost", "::1"):
-        raise ConfigurationError("SECUREBASE_SECRET_KEY is still the default; set a long random secret "
-                                 "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`) before "
-                                 "serving beyond this machine")
+    session_secret(settings)  # no default secret on any host, loopback included (behind a proxy it is public)
     console.print(f"securebase serving on http://{settings.host}:{settings.port} (API docs at /api/docs)")
     if workers > 1:
         if settings.database_url.startswith("sqlite"):
@@ -44,9 +41,10 @@ def serve(
             os.environ["SECUREBASE_DATABASE_URL"] = db
         create_app(settings).state.store.dispose()  # migrate once, before the workers start
         uvicorn.run("securebase.web.app:app_from_environment", factory=True, host=settings.host, port=settings.port,
-                    workers=workers, log_level="info", proxy_headers=True)
+                    workers=workers, log_level="info", proxy_headers=False)
         return
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info", proxy_headers=True)
+    # the app believes forwarded headers itself, only from SECUREBASE_TRUSTED_PROXIES
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info", proxy_headers=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,8 +1,12 @@
 """The web application factory: ``create_app(settings)`` builds the FastAPI app (pages and JSON API).
 
-Nothing happens at import time: the store is opened when the app is built. Sessions are signed cookies
-(Starlette ``SessionMiddleware``, itsdangerous) with the settings' secret, HttpOnly, SameSite=strict, marked
-Secure unless the server listens on the loopback address only, and valid for ``settings.session_hours``.
+Nothing happens at import time: the store is opened when the app is built, and the app refuses to be built
+without a session secret of its own (:func:`securebase.settings.session_secret`). The cookie is signed
+(Starlette ``SessionMiddleware``, itsdangerous), HttpOnly, SameSite=strict, Secure as ``settings.cookie_secure``
+says, and carries only a CSRF token and a random session id whose record in the store decides whether the
+user is logged in (:mod:`securebase.trial.sessions`). X-Forwarded-For/-Proto are believed only from
+``settings.trusted_proxies``. Every response carries a Content-Security-Policy without inline script,
+frame-ancestors 'none', and HSTS when the request came over HTTPS.
 Every error becomes one JSON shape (``SecurebaseError.to_dict``) with its HTTP status for the API, or an
 error page for people; never a traceback.
 """
@@ -14,23 +18,76 @@ from importlib import resources
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError as DBAPIDataError
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from securebase.errors import ConflictError, InputError, SecurebaseError
 from securebase.qualitative.web import router as qualitative_router
-from securebase.settings import Settings
+from securebase.settings import Settings, session_secret
 from securebase.store import Store, open_store
 from securebase.web import api, deps, pages
 from securebase.web.deps import DATA_ERROR, LoginRequired
 from securebase.web.render import render_error
 
 log = logging.getLogger("securebase.web")
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
+COOKIE = "securebase_session"
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+       "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+HSTS = "max-age=31536000; includeSubDomains"
+SECURITY_HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
+                    "Referrer-Policy": "same-origin", "Cache-Control": "no-store",
+                    "Cross-Origin-Opener-Policy": "same-origin", "Permissions-Policy": "camera=(), microphone=()"}
+#: The API docs page: the vendored Swagger UI (``make static``) and a static start-up script, no CDN.
+DOCS_HTML = """<!doctype html>
+<html lang="en-GB"><head><meta charset="utf-8"><title>securebase API</title>
+<link rel="stylesheet" href="/static/vendor/swagger-ui/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/static/vendor/swagger-ui/swagger-ui-bundle.js"></script>
+<script src="/static/swagger-init.js"></script></body></html>
+"""
+
+
+def _mark_cookie_secure(response: Response) -> None:
+    raw = response.raw_headers
+    for i, (k, v) in enumerate(raw):
+        if k.lower() == b"set-cookie" and v.startswith(COOKIE.encode()) and b"; secure" not in v.lower():
+            raw[i] = (k, v + b"; secure")
+
+
+class BodyLimit:
+    """Refuse request bodies over ``max_bytes`` with 413 (by Content-Length, and while streaming)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        message = (f"the request body is larger than {self.max_bytes} bytes; send less (split the data) or ask the "
+                   "administrator about SECUREBASE_MAX_REQUEST_BYTES")
+        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+            await JSONResponse(_error_shape("InputError", message, 413), status_code=413)(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            msg = await receive()
+            if msg["type"] == "http.request":
+                seen += len(msg.get("body", b""))
+                if seen > self.max_bytes:
+                    raise StarletteHTTPException(413, detail=message)
+            return msg
+
+        await self.app(scope, limited, send)
 
 
 def _error_shape(name: str, message: str, status: int) -> dict[str, object]:
@@ -43,9 +100,10 @@ def _wants_json(request: Request) -> bool:
 
 def create_app(settings: Settings, *, store: Store | None = None, secure_cookies: bool | None = None) -> FastAPI:
     """Build the app for ``settings`` (opening and migrating ``settings.database_url`` unless ``store`` is given)."""
+    secret = session_secret(settings)  # refuses a missing, default or short secret, on every host
     app = FastAPI(title="securebase", version="1", description="Running the NG26 attachment trials: JSON API "
                   "(token authentication: 'Authorization: Bearer <token>', from `securebase user token`).",
-                  docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json")
+                  docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
     app.state.settings = settings
     if store is None:
         from securebase.store.audit_key import seal_for
@@ -57,18 +115,25 @@ def create_app(settings: Settings, *, store: Store | None = None, secure_cookies
     from securebase.instruments import list_instruments
 
     list_instruments()
-    secure = secure_cookies if secure_cookies is not None else settings.host not in LOOPBACK
-    app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="securebase_session",
-                       max_age=settings.session_hours * 3600, same_site="strict", https_only=secure)
+    mode = settings.cookie_secure if secure_cookies is None else ("true" if secure_cookies else "false")
+    app.add_middleware(SessionMiddleware, secret_key=secret, session_cookie=COOKIE,
+                       max_age=settings.session_hours * 3600, same_site="strict", https_only=mode == "true")
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
         response: Response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("Cache-Control", "no-store")
+        https = request.url.scheme == "https"
+        if mode == "auto" and https:
+            _mark_cookie_secure(response)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if https:
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
         return response
+
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    proxies = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies or [])  # outermost: runs first
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:
@@ -116,6 +181,10 @@ def create_app(settings: Settings, *, store: Store | None = None, secure_cookies
         if _wants_json(request):
             return JSONResponse(_error_shape("InternalError", msg, 500), status_code=500)
         return render_error(request, 500, "InternalError", msg)
+
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        return HTMLResponse(DOCS_HTML)
 
     static = resources.files("securebase.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")

@@ -7,7 +7,6 @@ Routes only translate: they turn a request into a service call inside a unit of 
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -19,6 +18,7 @@ from sqlalchemy.orm import Session
 from securebase.errors import ConflictError, InputError, PermissionDenied
 from securebase.settings import Settings
 from securebase.store import Store, UnitOfWork
+from securebase.trial import sessions
 from securebase.trial.accounts import NotAuthenticated, authenticate_token
 from securebase.trial.audit_view import actor_for
 from securebase.trial.roles import Actor
@@ -56,14 +56,24 @@ def check_csrf(request: Request, sent: str | None) -> None:
 
 
 def page_user(request: Request) -> str:
-    """The logged-in user of a page request (session cookie), or LoginRequired."""
-    user = request.session.get("user")
-    at = request.session.get("at", 0)
-    hours = settings_of(request).session_hours
-    if not user or time.time() - float(at) > hours * 3600:
+    """The logged-in user of a page request, or LoginRequired: the cookie's session id is checked against its
+    server-side record on every request (log-out, deactivation and expiry end it at once)."""
+    sid = request.session.get("sid")
+    if not sid or not isinstance(sid, str):
         request.session.pop("user", None)
         raise LoginRequired("please log in")
-    return str(user)
+    try:
+        with store_of(request).read() as session:
+            return sessions.check(session, sid)
+    except sessions.SessionInvalid:
+        request.session.pop("sid", None)
+        request.session.pop("user", None)
+        raise LoginRequired("please log in") from None
+
+
+def client_address(request: Request) -> str:
+    """The client's address (the proxy's X-Forwarded-For is believed only from ``trusted_proxies``)."""
+    return (request.client.host if request.client else "") or "unknown"
 
 
 def api_user(request: Request) -> str:
@@ -74,7 +84,7 @@ def api_user(request: Request) -> str:
         raise NotAuthenticated("this API needs 'Authorization: Bearer <token>'; create a token with "
                                "`securebase user token USERNAME`")
     with store_of(request).read() as session:
-        return authenticate_token(session, token.strip())
+        return authenticate_token(session, token.strip(), method=request.method)
 
 
 @contextmanager

@@ -14,11 +14,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from securebase.errors import ConflictError, InputError, NotFound
-from securebase.trial import access, consent, enrol, screening
-from securebase.trial.accounts import NotAuthenticated, login, user_trials
+from securebase.store.tables import TotpFactor
+from securebase.trial import access, consent, enrol, screening, sessions, totp
+from securebase.trial.accounts import LoginPolicy, get_user, login, user_trials
 from securebase.trial.roles import Role
 from securebase.web import pages_data, pages_lists
-from securebase.web.deps import read, settings_of, store_of, write
+from securebase.web.deps import client_address, read, settings_of, store_of, write
 from securebase.web.pagekit import Form, User, see_other, yesno
 from securebase.web.render import field, form, link, page
 
@@ -26,35 +27,104 @@ router = APIRouter(include_in_schema=False)
 
 
 # -- log-in ------------------------------------------------------------------------------------------
-def _login_page(request: Request, error: str = "", status: int = 200, nxt: str = "/") -> HTMLResponse:
+ENROL_MINUTES = 10
+
+
+def _login_page(request: Request, error: str = "", status: int = 200, nxt: str = "/", username: str = "") -> HTMLResponse:
     return page(request, "Log in", [{"form": form("/login", [
-        field("username", "User name", required=True), field("password", "Password", "password", required=True),
+        field("username", "User name", required=True, value=username),
+        field("password", "Password", "password", required=True),
+        field("code", "One-time code", help="the 6 digits from your authenticator app, if your account has one"),
         field("next", "", "hidden", value=nxt)], "Log in", form_id="login")}], status=status, error=error)
+
+
+def _safe_next(nxt: str | None) -> str:
+    nxt = nxt or "/"
+    return nxt if nxt.startswith("/") and not nxt.startswith("//") and "\\" not in nxt else "/"
+
+
+def _start_session(request: Request, uow: Any, user: Any) -> None:
+    sid = sessions.start(uow, user, hours=settings_of(request).session_hours, address=client_address(request))
+    request.session.clear()  # a new cookie at every log-in (no session fixation)
+    request.session.update({"sid": sid, "user": user.username, "csrf": secrets.token_urlsafe(32)})
+
+
+def _enrol_page(request: Request, error: str = "", status: int = 200) -> HTMLResponse:
+    secret, username = request.session.get("enrol_secret", ""), request.session.get("enrol_user", "")
+    return page(request, "Set up your second factor", [
+        {"text": ["Add this key to an authenticator app (it works offline), then enter the 6-digit code it shows.",
+                  f"Key: {secret}", f"Or open: {totp.provisioning_uri(secret, username)}"]},
+        {"form": form("/login/enrol", [field("code", "One-time code", required=True),
+                                       field("next", "", "hidden", value=request.session.get("enrol_next", "/"))],
+                      "Confirm and log in", form_id="enrol")}], status=status, error=error)
 
 
 @router.get("/login")
 def login_get(request: Request, next: str = "/") -> HTMLResponse:
-    return _login_page(request, nxt=next)
+    return _login_page(request, nxt=_safe_next(next))
 
 
 @router.post("/login")
 def login_post(request: Request, data: Form) -> Response:
-    username, password = data.get("username", "").strip()[:120], data.get("password", "")
-    nxt = data.get("next") or "/"
-    if not nxt.startswith("/") or nxt.startswith("//"):
-        nxt = "/"
+    username, password = data.get("username", "").strip()[:120], data.get("password", "")[:1000]
+    nxt = _safe_next(data.get("next"))
     with store_of(request).unit_of_work(actor=username or "anonymous") as uow:
-        result = login(uow, username, password, max_failures=settings_of(request).login_max_failures)
+        result = login(uow, username, password, address=client_address(request), code=data.get("code", "")[:20],
+                       policy=LoginPolicy.from_settings(settings_of(request)))
+        if result.error is None and result.user is not None:
+            _start_session(request, uow, result.user)
         uow.commit()
-    if isinstance(result, NotAuthenticated):
-        return _login_page(request, result.message, 401, nxt)
-    request.session.clear()
-    request.session.update({"user": result.username, "at": time.time(), "csrf": secrets.token_urlsafe(32)})
+    if result.needs == "enrol" and result.user is not None:
+        request.session.clear()
+        request.session.update({"enrol_user": result.user.username, "enrol_secret": totp.new_secret(),
+                                "enrol_at": time.time(), "enrol_next": nxt, "csrf": secrets.token_urlsafe(32)})
+        return _enrol_page(request, result.error.message if result.error else "")
+    if result.error is not None:
+        return _login_page(request, result.error.message, 401, nxt, username if result.needs else "")
+    return see_other(nxt)
+
+
+@router.post("/login/enrol")
+def login_enrol(request: Request, data: Form) -> Response:
+    username, secret = request.session.get("enrol_user"), request.session.get("enrol_secret")
+    if not username or not secret or time.time() - float(request.session.get("enrol_at", 0)) > ENROL_MINUTES * 60:
+        request.session.clear()
+        return _login_page(request, f"the set-up of your second factor has expired (it lasts {ENROL_MINUTES} "
+                           "minutes); log in again", 401)
+    code = data.get("code", "")[:20]
+    with store_of(request).unit_of_work(actor=str(username)) as uow:
+        user = get_user(uow.session, str(username))
+        factor = totp.factor_of(uow.session, user)
+        if factor is not None and factor.confirmed:
+            request.session.clear()
+            return _login_page(request, "a second factor is already set up for this account; log in with its code", 401)
+        if factor is None:
+            factor = TotpFactor(user_id=user.id, secret=str(secret), confirmed=False, last_step=0)
+            uow.session.add(factor)
+        factor.secret = str(secret)
+        if not user.active or not totp.verify(uow, factor, code):
+            return _enrol_page(request, f"the code {code!r} does not match the key; check the app's clock and enter "
+                               "the code it shows now", 401)
+        factor.confirmed = True
+        uow.log_event("totp_enrolled", table_name="users", record_id=str(user.id), trial_id=None,
+                      detail={"username": user.username, "by": "log-in page"})
+        uow.log_event("login", table_name="users", record_id=str(user.id), trial_id=None,
+                      detail={"username": user.username, "address": client_address(request)[:64]})
+        nxt = _safe_next(request.session.get("enrol_next"))
+        _start_session(request, uow, user)
+        uow.commit()
     return see_other(nxt)
 
 
 @router.post("/logout")
 def logout(request: Request, data: Form) -> Response:
+    sid = request.session.get("sid")
+    if isinstance(sid, str):
+        with store_of(request).unit_of_work(actor=str(request.session.get("user") or "anonymous")) as uow:
+            who = sessions.end(uow, sid)
+            if who:
+                uow.log_event("logout", table_name="users", record_id=who, trial_id=None, detail={"username": who})
+            uow.commit()
     request.session.clear()
     return see_other("/login")
 

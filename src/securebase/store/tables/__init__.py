@@ -25,10 +25,11 @@ from securebase.store.tables.core import (
     Withdrawal,
 )
 from securebase.store.tables.qualitative import Code, Codebook, CodedSegment, Memo, Transcript
+from securebase.store.tables.security import LoginThrottle, TotpFactor, WebSession
 
 __all__ = [
     "Allocation", "ApiToken", "AuditHead", "AuditRecord", "Base", "Code", "Codebook", "CodedSegment", "Consent",
-    "DataQuery", "Event", "Identifier", "InterventionSession", "Memo", "Participant", "RandomisationListEntry",
-    "ResourceUse", "Response", "Score", "ScreeningRecord", "Site", "Transcript", "Trial", "UnblindingRequest",
-    "User", "UserRole", "Visit", "Withdrawal", "utcnow",
+    "DataQuery", "Event", "Identifier", "InterventionSession", "LoginThrottle", "Memo", "Participant", "RandomisationListEntry",
+    "ResourceUse", "Response", "Score", "ScreeningRecord", "Site", "TotpFactor", "Transcript", "Trial",
+    "UnblindingRequest", "User", "UserRole", "Visit", "WebSession", "Withdrawal", "utcnow",
 ]
