@@ -25,10 +25,21 @@ from securebase.store.tables.core import (
     Withdrawal,
 )
 from securebase.store.tables.qualitative import Code, Codebook, CodedSegment, Memo, Transcript
+from securebase.store.tables.safety import (
+    AdverseEvent,
+    AdverseEventReport,
+    BlindingGuess,
+    ProtocolDeviation,
+    SafeguardingConcern,
+    SafeguardingFollowUp,
+    SafetyContact,
+)
 
 __all__ = [
     "Allocation", "ApiToken", "AuditHead", "AuditRecord", "Base", "Code", "Codebook", "CodedSegment", "Consent",
     "DataQuery", "Event", "Identifier", "InterventionSession", "Memo", "Participant", "RandomisationListEntry",
     "ResourceUse", "Response", "Score", "ScreeningRecord", "Site", "Transcript", "Trial", "UnblindingRequest",
     "User", "UserRole", "Visit", "Withdrawal", "utcnow",
+    "AdverseEvent", "AdverseEventReport", "BlindingGuess", "ProtocolDeviation", "SafeguardingConcern",
+    "SafeguardingFollowUp", "SafetyContact",
 ]
