@@ -202,7 +202,7 @@ def record_referral(uow: UnitOfWork, actor: Actor, concern_id: int | str, *, mad
     when = None
     if made:
         when = parse_datetime(at, "referral_at")
-        if when < concern.raised_at:
+        if when < concern.raised_at.replace(second=0, microsecond=0):  # people enter times to the minute
             raise FieldError("referral_at", when.strftime("%Y-%m-%d %H:%M"),
                              f"a time not before the concern was raised ({concern.raised_at:%Y-%m-%d %H:%M} UTC)",
                              "a referral for this concern follows its raising; check the date and time")
