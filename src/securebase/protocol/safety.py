@@ -56,7 +56,7 @@ DEFAULT_DEVIATION_CATEGORIES = (
     Labelled(id="eligibility", label="Participant not eligible"),
     Labelled(id="consent", label="Consent or assent"),
     Labelled(id="randomisation", label="Randomisation"),
-    Labelled(id="intervention_delivery", label="Intervention delivery"),
+    Labelled(id="intervention_delivery", label="Delivery of the trial sessions"),
     Labelled(id="visit_window", label="Assessment outside its window"),
     Labelled(id="blinding", label="Blinding (an assessor unblinded)"),
     Labelled(id="data_protection", label="Confidentiality or data protection"),
