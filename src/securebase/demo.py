@@ -71,6 +71,11 @@ def run_demo(out: Path, n: int, seed: int, console: Console, *, pdf: bool = True
             world.resource_use(i, pid, arm)
             bar.advance(task)
     add_qualitative(world, users.qual)
+    from securebase.demo_safety import run_safety
+
+    safety = run_safety(store, proto, out, seed=seed, password=DEMO_PASSWORD)
+    console.print("Safety: " + ", ".join(f"{v} {k}" for k, v in safety["counts"].items())
+                  + f"; {safety['emails']} alert e-mail(s) in {safety['outbox']}")
     console.print("Recorded: " + ", ".join(f"{v} {k}" for k, v in sorted(world.counts.items())))
     with store.read() as session:
         console.print(verify_chain(session).summary())

@@ -89,3 +89,31 @@ def test_demo_report_summarises_qualitative_themes(demo_output: dict[str, Path])
         assert f"<td>{theme}</td>" in html
     opened = demo_output["open_html"].read_text()
     assert "<td>Peer support</td>" in opened  # pooled counts: themes carry no arm
+
+
+def test_demo_raises_a_concern_and_reports_harms(demo_output: dict[str, Path]) -> None:
+    import json
+
+    from sqlalchemy import func, select
+
+    from securebase.store import open_store
+    from securebase.store.tables import AdverseEvent, BlindingGuess, SafeguardingConcern
+
+    out = demo_output["html"].parent
+    mails = [json.loads(p.read_text()) for p in sorted((out / "outbox" / "mail").glob("*.json"))]
+    assert len(mails) == 1 and mails[0]["to"] == ["dsl@trial.example.org"]
+    assert mails[0]["subject"].startswith("Safeguarding concern SG-0001")
+    store = open_store(f"sqlite:///{demo_output['db']}", migrate=False)
+    with store.read() as s:
+        assert s.execute(select(func.count()).select_from(SafeguardingConcern)).scalar_one() == 1
+        n_ae = s.execute(select(func.count()).select_from(AdverseEvent)).scalar_one()
+        n_guess = s.execute(select(func.count()).select_from(BlindingGuess)).scalar_one()
+    store.dispose()
+    assert n_ae > 0 and n_guess > 0
+    closed = demo_output["html"].read_text(encoding="utf-8")
+    opened = demo_output["open_html"].read_text(encoding="utf-8")
+    assert 'id="harms"' in closed and 'id="blinding-index"' in closed and "Bang&#39;s index" in closed
+    assert 'id="sae-listing"' in closed or "No serious adverse event recorded." in closed
+    assert 'id="harms"' in opened and 'id="blinding-index"' not in opened
+    assert f"{n_guess} (" in opened  # guesses counted, pooled
+    assert "synthetic) child said" not in closed + opened  # concern details never in a report

@@ -206,7 +206,17 @@ def test_events_sae_and_records(world) -> None:  # type: ignore[no-untyped-def]
                                 details={"sessions_possible": 10, "sessions_attended": 12})
         events.record_event(uow, a, pid, event_type="unplanned_placement_ending", occurred_on=days_ago(20))
         uow.commit()
-    assert sae.details["report_due_by"] == (days_ago(5) + timedelta(days=15)).isoformat()
+    # the clock runs from the day the team learned of it (by default the day it is recorded), not the event date
+    assert sae.details["report_due_by"] == (days_ago(0) + timedelta(days=15)).isoformat()
+    with store.unit_of_work(actor="rec1") as uow:
+        late = events.record_event(uow, a, pid, event_type="serious_adverse_event", occurred_on=days_ago(40),
+                                   aware_on=days_ago(3), seriousness="hospitalisation", relatedness="probably",
+                                   expectedness="unexpected")
+        assert late.details["report_due_by"] == (days_ago(3) + timedelta(days=15)).isoformat()
+        with pytest.raises(FieldError, match="aware_on"):
+            events.record_event(uow, a, pid, event_type="serious_adverse_event", occurred_on=days_ago(3),
+                                aware_on=days_ago(5), seriousness="death", relatedness="unrelated",
+                                expectedness="expected")
     with store.read() as s:
         assert len(events.list_events(s, actor(store, "dm"), participant_id=pid)) == 2
         assert events.list_events(s, actor(store, "rec2")) == []

@@ -41,7 +41,7 @@ from securebase.store.tables import (
     Withdrawal,
 )
 from securebase.trial import access
-from securebase.trial.audit_view import ALLOCATION_TABLES, redact_for
+from securebase.trial.audit_view import ALLOCATION_TABLES, hides_confidential, redact_for
 from securebase.trial.roles import Actor
 
 #: The withdrawal level that only intervention-arm participants can have (it reveals the arm).
@@ -119,6 +119,8 @@ def _audit_visible(actor: Actor, r: dict[str, Any], labels: set[str], hidden_wit
     at the arm-revealing level (every audit row of such a record is hidden from blinded roles, also an
     update that does not repeat the level).
     """
+    if hides_confidential(actor, r["table_name"]):
+        return False
     if r["participant_id"] is not None:
         if r["participant_id"] not in labels:
             return False  # another site's participant

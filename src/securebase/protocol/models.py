@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from securebase.protocol.safety import SafetyPlan
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -181,6 +183,7 @@ class Protocol(Strict):
     outcomes: Outcomes
     qualitative_interview: bool = False
     analysis_plans: AnalysisPlans = AnalysisPlans()
+    safety: SafetyPlan = SafetyPlan()
 
     @field_validator("arms")
     @classmethod

@@ -50,6 +50,7 @@ class ReportData:
     seeds: dict[str, Any] = field(default_factory=dict)
     plans: dict[str, str] = field(default_factory=dict)
     economics_dir: Path | None = None  # where write_outputs saved the plots, reused instead of re-plotting
+    harms: dict[str, Any] | None = None  # report.harms tables (built for the report kind)
 
 
 def _env() -> jinja2.Environment:
@@ -164,7 +165,7 @@ def render_html(data: ReportData, kind: ReportKind, actor: Actor) -> str:
         economics_direction="All differences are intervention minus usual care.", economics_statements=econ_statements,
         cost_consequence=cc_table, economics_figures=econ_figs, economics_note=econ_note,
         cheers=cheers_rows(data.economics_plan, p, closed=closed), themes=data.themes, provenance=prov,
-        actor=actor.username)
+        actor=actor.username, harms=data.harms)
 
 
 def build_report(data: ReportData, kind: ReportKind | str, actor: Actor, out_dir: Path, *, pdf: bool = True,

@@ -11,6 +11,7 @@ from rich.console import Console
 from securebase.errors import BlindingError
 from securebase.protocol import Protocol
 from securebase.report.builder import ReportData, ReportKind, build_report
+from securebase.report.harms import harms_from_store
 from securebase.store import Store
 
 
@@ -98,6 +99,7 @@ def report_from_store(store: Store, trial_id: str, username: str, kind: ReportKi
                     seeds={"bootstrap and imputation": seed,
                            "randomisation": "stored with the trial, concealed (not printed in reports)"}, plans=plans,
                     economics_dir=out / "economics" if cea is not None else None)
+    rd.harms = harms_from_store(store, proto, actor, closed=kind == ReportKind.closed)
     files = build_report(rd, kind, actor, out, pdf=pdf, name=name)
     with store.unit_of_work(actor=username) as uow:
         uow.log_event("report_produced", table_name="report", record_id=trial_id, trial_id=trial_id,

@@ -15,6 +15,16 @@ from securebase.trial.roles import Actor, Role
 #: Tables whose rows reveal allocation (directly or as intervention-only fields).
 ALLOCATION_TABLES = frozenset({"allocations", "randomisation_list", "unblinding_requests", "intervention_sessions"})
 ALLOCATION_FIELDS = frozenset({"arm", "therapist", "sessions_attended", "sessions_offered", "complier"})
+#: Confidential tables (safeguarding): their audit rows are shown only to the safeguarding lead and the chief
+#: investigator, by every route (participant history, exports).
+CONFIDENTIAL_TABLES = frozenset({"safeguarding_concerns", "safeguarding_follow_ups"})
+
+
+def hides_confidential(actor: Actor, table: str) -> bool:
+    """Whether an audit row of ``table`` must be withheld from ``actor`` (safeguarding confidentiality)."""
+    from securebase.trial.roles import SAFEGUARDING_READERS
+
+    return table in CONFIDENTIAL_TABLES and not actor.roles & SAFEGUARDING_READERS
 
 
 def actor_for(session: Session, username: str, trial_id: str) -> Actor:
@@ -79,7 +89,14 @@ def participant_history(session: Session, participant_id: str, username: str) ->
     out = []
     unblinded = actor.can_see_allocation()
     for r in rows:
+<<<<<<< HEAD
         if not unblinded and (r.table_name in ALLOCATION_TABLES or reveals_allocation(r.table_name, r.old, r.new)):
+=======
+        if hides_confidential(actor, r.table_name):
+            continue
+        if not actor.can_see_allocation() and (r.table_name in ALLOCATION_TABLES
+                                               or reveals_allocation(r.table_name, r.old, r.new)):
+>>>>>>> wt/safety
             continue
         row = {"entry": len(out) + 1, "at": r.at.strftime("%Y-%m-%d %H:%M:%S"), "actor": r.actor,
                "action": r.action, "table": r.table_name, "record": r.record_id,

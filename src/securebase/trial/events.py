@@ -5,7 +5,10 @@ Serious adverse events carry seriousness (the ICH E2A criteria: death, life-thre
 persistent disability, congenital anomaly, other important medical event), relatedness to the trial
 intervention and expectedness. A serious adverse event that is related (possibly or more) and unexpected
 must be reported to the research ethics committee within 15 days of the team learning of it (HRA safety
-reporting for studies other than CTIMPs); ``record_event`` sets ``details.report_due_by`` for such events.
+reporting for studies other than CTIMPs); ``record_event`` sets ``details.report_due_by`` for such events,
+counted from ``aware_on`` (the day the team became aware; by default the day it is recorded), never from
+the day the event happened. The full adverse-event workflow (expected events, assessment by the chief
+investigator, versioned follow-up, overdue list) is :mod:`securebase.trial.safety.adverse`.
 Placement, maltreatment and school details are validated with their instrument definitions
 (placement_record, maltreatment_record, school_record).
 """
@@ -57,7 +60,7 @@ def _jsonable(clean: dict[str, Any]) -> dict[str, Any]:
 def record_event(uow: UnitOfWork, actor: Actor, participant_id: str, *, event_type: str,
                  occurred_on: date | str | None, details: dict[str, Any] | None = None,
                  seriousness: str | None = None, relatedness: str | None = None,
-                 expectedness: str | None = None) -> Event:
+                 expectedness: str | None = None, aware_on: date | str | None = None) -> Event:
     """Record one event for a participant; SAE fields are required for serious adverse events."""
     access.require(actor, access.EVENT_ROLES, "recording an event")
     uow.ensure_unlocked(actor.trial_id)
@@ -79,8 +82,13 @@ def record_event(uow: UnitOfWork, actor: Actor, participant_id: str, *, event_ty
             raise FieldError("relatedness", relatedness, "one of " + ", ".join(RELATEDNESS))
         if expectedness not in EXPECTEDNESS:
             raise FieldError("expectedness", expectedness, "one of " + ", ".join(EXPECTEDNESS))
+        aware = access.not_future(access.parse_date(aware_on, "aware_on", default=access.today()), "aware_on")
+        if aware < on:
+            raise FieldError("aware_on", aware.isoformat(), f"a date on or after the event ({on.isoformat()})",
+                             "the team cannot learn of an event before it happens; check both dates")
+        details["aware_on"] = aware.isoformat()
         if relatedness in ("possibly", "probably", "definitely") and expectedness == "unexpected":
-            details["report_due_by"] = (on + timedelta(days=REPORT_DAYS)).isoformat()
+            details["report_due_by"] = (aware + timedelta(days=REPORT_DAYS)).isoformat()  # from awareness
     elif seriousness or relatedness or expectedness:
         raise FieldError("seriousness", seriousness, "empty unless the event is a serious adverse event")
     ev = Event(trial_id=actor.trial_id, participant_pk=p.id, event_type=event_type, occurred_on=on, details=details,

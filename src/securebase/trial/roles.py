@@ -18,6 +18,10 @@ class Role(str, Enum):
     dmc_member = "dmc_member"
     health_economist = "health_economist"
     qualitative_researcher = "qualitative_researcher"
+    #: The trial's designated safeguarding lead: receives, signs off and follows up safeguarding concerns.
+    safeguarding_lead = "safeguarding_lead"
+    #: The chief investigator: assesses relatedness and expectedness of adverse events, sees concerns.
+    chief_investigator = "chief_investigator"
 
 
 #: Roles that must never see an allocation by any route.
@@ -28,6 +32,10 @@ BLINDED_ROLES = frozenset({Role.outcome_assessor, Role.coder, Role.blinded_stati
 UNBLINDED_ROLES = frozenset(set(Role) - BLINDED_ROLES)
 #: Roles that may approve an emergency unblinding request.
 UNBLINDING_APPROVERS = frozenset({Role.trial_manager, Role.administrator})
+#: Roles that may sign off and follow up a safeguarding concern.
+SAFEGUARDING_SIGN_OFF = frozenset({Role.safeguarding_lead})
+#: Roles that see every safeguarding concern of the trial (besides the person who raised it).
+SAFEGUARDING_READERS = frozenset({Role.safeguarding_lead, Role.chief_investigator})
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from securebase.errors import ConflictError, InputError, SecurebaseError
 from securebase.qualitative.web import router as qualitative_router
 from securebase.settings import Settings, session_secret
 from securebase.store import Store, open_store
-from securebase.web import api, deps, pages
+from securebase.web import api, api_safety, deps, pages, pages_safety
 from securebase.web.deps import DATA_ERROR, LoginRequired
 from securebase.web.render import render_error
 
@@ -189,7 +189,9 @@ def create_app(settings: Settings, *, store: Store | None = None, secure_cookies
     static = resources.files("securebase.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     app.include_router(api.router)
+    app.include_router(api_safety.router)
     app.include_router(pages.router)
+    app.include_router(pages_safety.router)
     app.include_router(qualitative_router(get_store=deps.store_of, current_user=deps.page_user,
                                           csrf_token=deps.csrf_token, verify_csrf=_verify_csrf))
     return app

@@ -76,7 +76,8 @@ def participant_page(request: Request, user: str, trial_id: str, pid: str, *, er
                 field("reason", "Reason given", required=True),
                 field("withdrawn_on", "Date", "date", value=access.today().isoformat())],
                 "Record withdrawal", form_id="withdraw-form")})
-        out.append({"links": [link(f"{base}/audit", "Audit trail")]})
+        out.append({"links": [link(f"{base}/audit", "Audit trail"),
+                              link(f"{base}/safeguarding", "Raise a safeguarding concern")]})
         return out
     sections = read(request, user, trial_id, build)
     return page(request, f"Participant {pid}", sections, trial_id=trial_id, error=error, status=status)

@@ -25,6 +25,7 @@ from securebase.store.tables.core import (
     Withdrawal,
 )
 from securebase.store.tables.qualitative import Code, Codebook, CodedSegment, Memo, Transcript
+<<<<<<< HEAD
 from securebase.store.tables.security import LoginThrottle, TotpFactor, WebSession
 
 __all__ = [
@@ -32,4 +33,23 @@ __all__ = [
     "DataQuery", "Event", "Identifier", "InterventionSession", "LoginThrottle", "Memo", "Participant", "RandomisationListEntry",
     "ResourceUse", "Response", "Score", "ScreeningRecord", "Site", "TotpFactor", "Transcript", "Trial",
     "UnblindingRequest", "User", "UserRole", "Visit", "WebSession", "Withdrawal", "utcnow",
+=======
+from securebase.store.tables.safety import (
+    AdverseEvent,
+    AdverseEventReport,
+    BlindingGuess,
+    ProtocolDeviation,
+    SafeguardingConcern,
+    SafeguardingFollowUp,
+    SafetyContact,
+)
+
+__all__ = [
+    "Allocation", "ApiToken", "AuditHead", "AuditRecord", "Base", "Code", "Codebook", "CodedSegment", "Consent",
+    "DataQuery", "Event", "Identifier", "InterventionSession", "Memo", "Participant", "RandomisationListEntry",
+    "ResourceUse", "Response", "Score", "ScreeningRecord", "Site", "Transcript", "Trial", "UnblindingRequest",
+    "User", "UserRole", "Visit", "Withdrawal", "utcnow",
+    "AdverseEvent", "AdverseEventReport", "BlindingGuess", "ProtocolDeviation", "SafeguardingConcern",
+    "SafeguardingFollowUp", "SafetyContact",
+>>>>>>> wt/safety
 ]

@@ -1,0 +1,1 @@
+"""Safety services: safeguarding concerns, adverse events, protocol deviations and blinding checks."""
