@@ -17,6 +17,10 @@ def completed_years(age: float) -> int:
 
 
 def age_allows(inst: Instrument, age: float) -> bool:
+    """Whether a child aged ``age`` (years) may be assessed with ``inst`` (always, when the range is the
+    respondent's own, as for a carer's EQ-5D-5L)."""
+    if inst.age_applies_to == "respondent":
+        return True
     years = completed_years(age)
     if inst.age_min is not None and years < inst.age_min:
         return False
