@@ -28,6 +28,7 @@ from securebase.store import Store, open_store
 from securebase.web import api, deps, pages
 from securebase.web.deps import DATA_ERROR, LoginRequired
 from securebase.web.render import render_error
+from securebase.web.respond import respond_router
 
 log = logging.getLogger("securebase.web")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -115,6 +116,10 @@ def create_app(settings: Settings, *, store: Store | None = None, secure_cookies
 
     static = resources.files("securebase.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
+    govuk_assets = static / "vendor" / "govuk" / "assets"  # GOV.UK Frontend's CSS asks for /assets/...
+    if govuk_assets.is_dir():
+        app.mount("/assets", StaticFiles(directory=str(govuk_assets)), name="govuk-assets")
+    app.include_router(respond_router())  # questionnaires by link: no staff log-in (web/respond)
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(qualitative_router(get_store=deps.store_of, current_user=deps.page_user,
