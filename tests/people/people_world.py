@@ -16,10 +16,10 @@ KEY = new_key()
 
 def child_with_people(store: Store, *, age: int = 9, site: str = "LA01", user: str = "rec1",
                       users: bool = True, carer_email: str = "carer.one@example.org",
-                      teacher_mobile: str | None = None) -> dict[str, Any]:
+                      teacher_mobile: str | None = None, back: int = 200) -> dict[str, Any]:
     if users:
         add_users(store)
-    pid, arm = enrol_and_randomise(store, user, site, age=age)
+    pid, arm = enrol_and_randomise(store, user, site, age=age, back=back)
     a = actor(store, user)
     with store.unit_of_work(actor=user) as uow:
         carer = people.add_person(uow, a, kind="carer", site_code=site, household="HH-1",

@@ -115,7 +115,7 @@ def create_app(settings: Settings, *, store: Store | None = None, secure_cookies
         return render_error(request, 500, "InternalError", msg)
 
     static = resources.files("securebase.web") / "static"
-    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+    app.mount("/static", StaticFiles(directory=str(static), follow_symlink=True), name="static")  # vendor/ may be a link
     govuk_assets = static / "vendor" / "govuk" / "assets"  # GOV.UK Frontend's CSS asks for /assets/...
     if govuk_assets.is_dir():
         app.mount("/assets", StaticFiles(directory=str(govuk_assets)), name="govuk-assets")
