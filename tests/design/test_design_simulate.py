@@ -20,7 +20,7 @@ def _expected_participant_columns() -> list[str]:
     cols = list(schema.PARTICIPANT_COLUMNS)
     cols += [schema.outcome_column(o, m) for o in schema.SCORED_OUTCOMES for m in schema.VISIT_MONTHS]
     cols += [f"days_{m}" for m in schema.VISIT_MONTHS]
-    return cols + list(schema.EVENT_COLUMNS)
+    return cols + list(schema.EVENT_COLUMNS) + list(schema.RESPONDENT_COLUMNS)
 
 
 @pytest.fixture(scope="module", params=["ng26-care", "ng26-maltreatment"])

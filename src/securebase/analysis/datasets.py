@@ -11,7 +11,11 @@ This is the one module through which analysis reads the store. Rules:
 - a participant who withdrew from further data use contributes only what was collected before the
   withdrawal date (visits completed on or before it; events on or before it);
 - scored outcomes come from the ``scores`` table: SDQ parent scales, RPQ total, Kerns security, blinded
-  sensitivity coding, CHU9D utility (child) and EQ-5D-5L utility (carer);
+  sensitivity coding, CHU9D utility (child) and EQ-5D-5L utility (carer), and the SDQ of the other informants
+  (``sdq_teacher_*``, ``sdq_self_*``); a score of an instrument outside its age range for the child's age at
+  the visit (Kerns before 8, SDQ self-report before 11) is left out;
+- ``<family>_respondent_<month>`` says who reported each SDQ: ``carer`` (the carer at randomisation),
+  ``new_carer`` (another carer, after a placement move), ``teacher`` or ``child``;
 - placement disruption is time to the first unplanned placement ending (event 1) or to a competing event
   (adoption order, return home; event 2), censored at the last completed visit (event 0);
 - school outcomes at 12 months come from the 12-month school record scores (attendance rate, suspensions);
@@ -37,6 +41,7 @@ from securebase.store.tables import (
     Event,
     InterventionSession,
     Participant,
+    PersonLink,
     ResourceUse,
     Score,
     Trial,
@@ -54,6 +59,8 @@ OUTCOME_MAP: dict[tuple[str, str], str] = {
     ("rpq", "total"): "rpq_total", ("kerns", "security"): "kerns_mean", ("kerns", "mean"): "kerns_mean",
     ("sensitivity_coding", "sensitivity"): "sensitivity", ("chu9d", "utility"): "utility",
     ("eq5d_5l", "utility"): "carer_utility",
+    **{(inst, scale): f"{inst}_{scale}" for inst in ("sdq_teacher", "sdq_self")
+       for scale in ("total", "emotional", "conduct", "hyperactivity", "peer", "prosocial")},
 }
 ALLOCATION_COLUMNS = ("arm", "treat", "therapist", "sessions_offered", "sessions_attended", "complier")
 COMPETING = ("adoption_order", "return_home")
@@ -105,13 +112,29 @@ def extract_datasets(session: Session, actor: Actor) -> TrialDatasets:
     done = {v.id for v in visits if v.status in ("completed", "partial") and usable(v.participant_pk, v.completed_on)}
     scores: dict[tuple[int, str, int], float] = {}
     extra: dict[tuple[int, str, int], float] = {}
+    by_pk = {p.id: p for p in parts}
+    carers = _carer_links(session, trial_id)
+    family = {inst: fam for fam, inst in schema.RESPONDENT_FAMILIES.items()}
+    respondents: dict[tuple[int, str, int], str] = {}
     for s in session.execute(select(Score).where(Score.trial_id == trial_id)).scalars():
         if s.visit_pk not in done or s.value is None:
             continue
-        m = months.get(vmap[s.visit_pk].visit_id)
+        v = vmap[s.visit_pk]
+        m = months.get(v.visit_id)
+        p = by_pk.get(s.participant_pk)
+        if p is not None and v.completed_on is not None and not _age_ok(s.instrument, p, v.completed_on):
+            continue
         name = OUTCOME_MAP.get((s.instrument, s.scale))
         if name is not None and m is not None:
             scores[(s.participant_pk, name, m)] = s.value
+            if s.instrument in family and s.scale == "total":
+                who = s.respondent
+                if who == "carer" and p is not None and v.completed_on is not None:
+                    r0 = alloc[p.id].allocated_on
+                    first, now = _carer_on(carers, p.id, r0), _carer_on(carers, p.id, v.completed_on)
+                    if first is not None and now is not None and first != now:
+                        who = "new_carer"
+                respondents[(s.participant_pk, family[s.instrument], m)] = who
         elif s.instrument == "school_record" and m is not None:
             extra[(s.participant_pk, s.scale, m)] = s.value
     events: dict[int, list[Event]] = {}
@@ -153,6 +176,9 @@ def extract_datasets(session: Session, actor: Actor) -> TrialDatasets:
         row["exclusions_12"] = extra.get((p.id, "suspension_count", 12), np.nan)
         row["attendance_12"] = att
         row["persistent_absence_12"] = np.nan if np.isnan(att) else float(att < 0.9)
+        for fam in schema.RESPONDENT_FAMILIES:
+            for m in schema.VISIT_MONTHS:
+                row[f"{fam}_respondent_{m}"] = respondents.get((p.id, fam, m))
         rows.append(row)
         for m in schema.VISIT_MONTHS:
             vr = {k: row[k] for k in ("participant_id", "site") + (("arm", "treat") if unblinded else ())}
@@ -161,11 +187,39 @@ def extract_datasets(session: Session, actor: Actor) -> TrialDatasets:
             vrows.append(vr)
     part_cols = [c for c in schema.PARTICIPANT_COLUMNS if unblinded or c not in ALLOCATION_COLUMNS]
     wide = [schema.outcome_column(o, m) for o in schema.SCORED_OUTCOMES for m in schema.VISIT_MONTHS]
-    cols = part_cols + wide + [f"days_{m}" for m in schema.VISIT_MONTHS] + list(schema.EVENT_COLUMNS)
+    cols = (part_cols + wide + [f"days_{m}" for m in schema.VISIT_MONTHS] + list(schema.EVENT_COLUMNS)
+            + list(schema.RESPONDENT_COLUMNS))
     participants = pd.DataFrame(rows, columns=cols)
     vcols = [c for c in schema.VISIT_COLUMNS if unblinded or c not in ALLOCATION_COLUMNS] + list(schema.SCORED_OUTCOMES)
     visits_df = pd.DataFrame(vrows, columns=vcols)
     return TrialDatasets(participants, visits_df, _resource_frame(session, parts, alloc, cut, unblinded, protocol), not unblinded)
+
+
+def _age_ok(instrument: str, p: Participant, on: date) -> bool:
+    from securebase.errors import NotFound
+    from securebase.instruments import load_instrument
+    from securebase.instruments.ages import age_allows
+
+    try:
+        inst = load_instrument(instrument)
+    except NotFound:
+        return True
+    return age_allows(inst, float(p.age_years) + (on - p.enrolled_on).days / 365.25)
+
+
+def _carer_links(session: Session, trial_id: str) -> dict[int, list[tuple[date, date | None, int]]]:
+    out: dict[int, list[tuple[date, date | None, int]]] = {}
+    for lk in session.execute(select(PersonLink).where(PersonLink.trial_id == trial_id,
+                                                       PersonLink.relation == "carer")).scalars():
+        out.setdefault(lk.participant_pk, []).append((lk.starts_on, lk.ends_on, lk.person_pk))
+    return out
+
+
+def _carer_on(carers: dict[int, list[tuple[date, date | None, int]]], pk: int, on: date) -> int | None:
+    for start, end, person in carers.get(pk, []):
+        if start <= on and (end is None or end > on):
+            return person
+    return None
 
 
 def _event_columns(evs: list[Event], r0: date, last: float, protocol_id: str, seen_12: bool) -> dict[str, float]:

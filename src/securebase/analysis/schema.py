@@ -53,11 +53,20 @@ VISIT_MONTHS: tuple[int, ...] = (0, 6, 12)
 SCORED_OUTCOMES: tuple[str, ...] = (
     "sdq_total", "sdq_emotional", "sdq_conduct", "sdq_hyperactivity", "sdq_peer", "sdq_prosocial",
     "rpq_total", "kerns_mean", "sensitivity", "utility", "carer_utility",
+    # the SDQ from the other informants: the (blinded) teacher, and the young person from 11
+    "sdq_teacher_total", "sdq_teacher_emotional", "sdq_teacher_conduct", "sdq_teacher_hyperactivity",
+    "sdq_teacher_peer", "sdq_teacher_prosocial",
+    "sdq_self_total", "sdq_self_emotional", "sdq_self_conduct", "sdq_self_hyperactivity", "sdq_self_peer",
+    "sdq_self_prosocial",
 )
+#: Who reported each informant's SDQ at each visit (``<family>_respondent_<month>``): carer (the carer at
+#: randomisation), new_carer (a carer after a placement move), teacher, or child; empty when not reported.
+RESPONDENT_FAMILIES: dict[str, str] = {"sdq": "sdq_parent", "sdq_teacher": "sdq_teacher", "sdq_self": "sdq_self"}
 EVENT_COLUMNS: tuple[str, ...] = (
     "placement_end_time", "placement_end_event", "maltreatment_12", "exclusions_12", "attendance_12",
     "persistent_absence_12",
 )
+RESPONDENT_COLUMNS: tuple[str, ...] = tuple(f"{f}_respondent_{m}" for f in RESPONDENT_FAMILIES for m in (0, 6, 12))
 VISIT_COLUMNS: tuple[str, ...] = ("participant_id", "site", "arm", "treat", "visit_month", "days")
 RESOURCE_USE_COLUMNS: tuple[str, ...] = (
     "participant_id", "arm", "treat", "period_start_days", "period_end_days", "item", "quantity",

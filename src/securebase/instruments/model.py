@@ -219,6 +219,9 @@ with warnings.catch_warnings():
         respondent: Respondent
         age_min: float | None = None
         age_max: float | None = None
+        #: whose age ``age_min``/``age_max`` bound: the child's (default) or the respondent's own (a carer's
+        #: EQ-5D-5L about their own health is for adults, whatever the child's age)
+        age_applies_to: Literal["child", "respondent"] = "child"
         licence: str = ""
         source: str = ""
         notes: str = ""

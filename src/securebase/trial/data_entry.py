@@ -31,6 +31,7 @@ from securebase.instruments import (
     score_clean,
     validate_responses,
 )
+from securebase.instruments.ages import age_allows, age_range_text
 from securebase.instruments.validation import is_blank
 from securebase.protocol import Protocol
 from securebase.store import UnitOfWork
@@ -79,6 +80,19 @@ def _instrument(name: str) -> Instrument:
                          "this assessment is recorded elsewhere (for example a qualitative interview)") from None
 
 
+def _age_at(p: Participant, on: _dt.date) -> float:
+    return float(p.age_years) + (on - p.enrolled_on).days / 365.25
+
+
+def check_age(inst: Instrument, p: Participant, on: _dt.date) -> None:
+    """Refuse an instrument outside its age range for the child's age on ``on`` (instruments' age_min/age_max)."""
+    age = _age_at(p, on)
+    if not age_allows(inst, age):
+        raise FieldError("instrument", inst.name, f"an instrument for the child's age ({inst.label} is for "
+                         f"{age_range_text(inst)}; {p.participant_id} is {int(age)} on {on})",
+                         "this questionnaire is not used at this age; leave it out")
+
+
 def _check_role(actor: Actor, respondent: str) -> None:
     access.require(actor, access.DATA_ENTRY_ROLES, "entering instrument data")
     if actor.roles <= {Role.coder} and respondent != "blinded_coder":
@@ -95,6 +109,11 @@ def instruments_for_visit(session: Session, actor: Actor, participant_id: str, v
         try:
             inst = load_instrument(a.instrument)
         except NotFound:
+            continue
+        if not age_allows(inst, _age_at(p, v.due_on)):
+            out.append({"instrument": a.instrument, "label": inst.title, "respondent": a.respondent.value,
+                        "optional": a.optional, "state": "not for this age", "second_entry": False,
+                        "items": len(inst.items)})
             continue
         n1 = _rows(session, v, a.instrument, 1)
         n2 = _rows(session, v, a.instrument, 2)
@@ -141,6 +160,7 @@ def form(session: Session, actor: Actor, participant_id: str, visit_id: str, ins
     a = _assessment(access.protocol_of(session, actor.trial_id), visit_id, instrument)
     _check_role(actor, a.respondent.value)
     inst = _instrument(instrument)
+    check_age(inst, p, min(access.today(), v.window_closes))
     saved = _rows(session, v, instrument, entry)
     items = []
     for it in inst.items:
@@ -177,6 +197,7 @@ def save_responses(uow: UnitOfWork, actor: Actor, participant_id: str, visit_id:
         raise ConflictError(f"visit '{visit_id}' of {participant_id} is recorded as {v.status}; "
                             "change the visit outcome (with a reason) before entering data")
     inst = _instrument(instrument)
+    check_age(inst, p, access.parse_date(collected_on, "collected_on", min(access.today(), v.window_closes)))
     _lock_visit(uow, v)
     existing = _rows(uow.session, v, instrument, entry)
     if entry == 2:
@@ -266,9 +287,12 @@ def _derive_visit_status(uow: UnitOfWork, actor: Actor, protocol: Protocol, v: V
         if a.optional:
             continue
         try:
-            load_instrument(a.instrument)
+            inst = load_instrument(a.instrument)
         except NotFound:
             continue
+        p = uow.session.get(Participant, v.participant_pk)
+        if p is not None and not age_allows(inst, _age_at(p, when)):
+            continue  # not used at this child's age: the visit is complete without it
         needed.add(a.instrument)
     done = set(uow.session.execute(select(Score.instrument).where(Score.visit_pk == v.id)).scalars())
     status = "completed" if needed <= done else "partial"

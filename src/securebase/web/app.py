@@ -34,6 +34,7 @@ from securebase.store import Store, open_store
 from securebase.web import api, api_safety, deps, pages, pages_safety
 from securebase.web.deps import DATA_ERROR, LoginRequired
 from securebase.web.render import render_error
+from securebase.web.respond import respond_router
 
 log = logging.getLogger("securebase.web")
 COOKIE = "securebase_session"
@@ -187,7 +188,11 @@ def create_app(settings: Settings, *, store: Store | None = None, secure_cookies
         return HTMLResponse(DOCS_HTML)
 
     static = resources.files("securebase.web") / "static"
-    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+    app.mount("/static", StaticFiles(directory=str(static), follow_symlink=True), name="static")  # vendor/ may be a link
+    govuk_assets = static / "vendor" / "govuk" / "assets"  # GOV.UK Frontend's CSS asks for /assets/...
+    if govuk_assets.is_dir():
+        app.mount("/assets", StaticFiles(directory=str(govuk_assets)), name="govuk-assets")
+    app.include_router(respond_router())  # questionnaires by link: no staff log-in (web/respond)
     app.include_router(api.router)
     app.include_router(api_safety.router)
     app.include_router(pages.router)

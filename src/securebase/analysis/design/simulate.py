@@ -93,6 +93,7 @@ def simulate(params: SimulationParameters, rng: np.random.Generator, *, item_lev
         raise FieldError("item_level", item_level, "False when round_scores is False",
                          "item responses need integer subscale scores")
     a = {k: v[0] for k, v in simulate_arrays(params, 1, rng).items()}
+    _teacher_sdq(a)
     n = params.n_participants
     ids = [f"{params.id_prefix}-{i + 1:04d}" for i in range(n)]
     items_frame = _sdq_items(a, ids, params, rng) if item_level else None
@@ -100,6 +101,26 @@ def simulate(params: SimulationParameters, rng: np.random.Generator, *, item_lev
     visits = _visits(participants)
     resources = _resources(a, participants, params, rng)
     return SimulatedTrial(params, participants, visits, resources, items_frame, seed)
+
+
+def _teacher_sdq(a: dict[str, np.ndarray]) -> None:
+    """The teacher's SDQ total (blinded informant): 0.6 x the carer's total + 2 + N(0, 3^2), rounded and clipped
+    to 0-40, present where the carer's is (teachers see less of home behaviour, so agreement is moderate and the
+    effect is smaller: assumption). Its randomness is seeded from the simulated carer scores, not drawn from the
+    trial's generator, so every other simulated value is unchanged by it."""
+    base = a.get("sdq_total_0")
+    if base is None:
+        return
+    import hashlib
+
+    seed = int.from_bytes(hashlib.sha256(np.ascontiguousarray(base).tobytes()).digest()[:8], "little")
+    g = np.random.default_rng(seed)
+    for m in schema.VISIT_MONTHS:
+        parent = a.get(f"sdq_total_{m}")
+        if parent is None:
+            continue
+        val = np.clip(np.round(0.6 * parent + 2 + g.normal(0, 3, parent.shape)), 0, 40)
+        a[f"sdq_teacher_total_{m}"] = np.where(np.isnan(parent), np.nan, val)
 
 
 def _participants(a: dict[str, np.ndarray], ids: list[str], p: SimulationParameters,
@@ -142,6 +163,10 @@ def _participants(a: dict[str, np.ndarray], ids: list[str], p: SimulationParamet
     cols["attendance_12"] = a["attendance_12"]
     cols["persistent_absence_12"] = np.where(np.isnan(a["attendance_12"]), np.nan,
                                              (a["attendance_12"] < 0.9).astype(float))
+    for fam, who in (("sdq", "carer"), ("sdq_teacher", "teacher"), ("sdq_self", "child")):
+        for m in schema.VISIT_MONTHS:
+            total = np.asarray(cols[schema.outcome_column(f"{fam}_total", m)], dtype=float)
+            cols[f"{fam}_respondent_{m}"] = np.where(np.isnan(total), None, who)
     return pd.concat([df, pd.DataFrame(cols)], axis=1)
 
 

@@ -93,6 +93,8 @@ class Sensitivity(_Strict):
     id: str
     label: str
     kind: Literal["model", "analysis_set", "multiple_imputation", "tipping_point"]
+    variable: str | None = Field(None, description="Another column for the same estimand, e.g. the outcome "
+                                 "reported by the blinded teacher (sdq_teacher_total_12); default: the estimand's")
     model: Model | None = None
     analysis_set: str | None = None
     imputation: Imputation | None = None

@@ -215,7 +215,7 @@ def _with_context(what: str, fn: Any) -> EffectResult:
 
 
 def _sensitivity(plan: Plan, o: Outcome, s: Any, participants: pd.DataFrame, visits: pd.DataFrame | None) -> EffectResult:
-    lvl, var = plan.confidence_level, o.estimand.variable
+    lvl, var = plan.confidence_level, s.variable or o.estimand.variable
     model = s.model or o.model
     if s.kind == "model":
         aset = "cace" if model.type == "cace" else o.analysis_set

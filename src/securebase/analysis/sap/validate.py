@@ -100,10 +100,14 @@ def check_plan(plan: Plan, file: str = "<plan>", lines: dict[Path_, int] | None 
                             f"'{o.model.type}'", file, lines, (*at, "subgroups", k))
         for k, s in enumerate(o.sensitivity):
             sat = (*at, "sensitivity", k)
+            svar = s.variable or var
+            if svar not in cols:
+                raise _fail(f"unknown variable '{svar}'; expected a column of the analysis dataset", file, lines,
+                            (*sat, "variable"))
             if s.kind == "model" and s.model is None:
                 raise _fail("a 'model' sensitivity analysis needs a model", file, lines, sat)
             if s.model is not None:
-                _check_model(s.model, var, plan, cols, file, lines, (*sat, "model"))
+                _check_model(s.model, svar, plan, cols, file, lines, (*sat, "model"))
             if s.kind == "analysis_set" and s.analysis_set not in sets:
                 raise _fail(f"analysis set '{s.analysis_set}' is not defined (have {sorted(sets)})", file, lines,
                             (*sat, "analysis_set"))
@@ -111,8 +115,8 @@ def check_plan(plan: Plan, file: str = "<plan>", lines: dict[Path_, int] | None 
                 if s.imputation is None:
                     raise _fail(f"a '{s.kind}' analysis needs an imputation block (impute, predictors, m, seed)",
                                 file, lines, sat)
-                if var not in s.imputation.impute:
-                    raise _fail(f"the outcome '{var}' must be listed under imputation.impute", file, lines,
+                if svar not in s.imputation.impute:
+                    raise _fail(f"the outcome '{svar}' must be listed under imputation.impute", file, lines,
                                 (*sat, "imputation", "impute"))
                 if (s.model or o.model).type != "ancova" and s.kind == "tipping_point":
                     raise _fail("tipping-point analyses are defined for ANCOVA models", file, lines, sat)

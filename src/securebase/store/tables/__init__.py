@@ -24,6 +24,17 @@ from securebase.store.tables.core import (
     Visit,
     Withdrawal,
 )
+from securebase.store.tables.people import (
+    Household,
+    Invitation,
+    LinkThrottle,
+    PeopleTask,
+    Person,
+    PersonContact,
+    PersonLink,
+    QuestionnaireRespondent,
+    Voucher,
+)
 from securebase.store.tables.qualitative import Code, Codebook, CodedSegment, Memo, Transcript
 <<<<<<< HEAD
 from securebase.store.tables.security import LoginThrottle, TotpFactor, WebSession
@@ -46,7 +57,8 @@ from securebase.store.tables.safety import (
 
 __all__ = [
     "Allocation", "ApiToken", "AuditHead", "AuditRecord", "Base", "Code", "Codebook", "CodedSegment", "Consent",
-    "DataQuery", "Event", "Identifier", "InterventionSession", "Memo", "Participant", "RandomisationListEntry",
+    "DataQuery", "Event", "Household", "Identifier", "Invitation", "LinkThrottle", "PeopleTask", "Person",
+    "PersonContact", "PersonLink", "QuestionnaireRespondent", "Voucher", "InterventionSession", "Memo", "Participant", "RandomisationListEntry",
     "ResourceUse", "Response", "Score", "ScreeningRecord", "Site", "Transcript", "Trial", "UnblindingRequest",
     "User", "UserRole", "Visit", "Withdrawal", "utcnow",
     "AdverseEvent", "AdverseEventReport", "BlindingGuess", "ProtocolDeviation", "SafeguardingConcern",
