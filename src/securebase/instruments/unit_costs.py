@@ -32,12 +32,22 @@ PRICE_YEAR_RE = re.compile(r"^\d{4}/\d{2}$")
 
 
 class CostCategory(StrEnum):
-    """Who bears a cost; perspectives are unions of categories."""
+    """The payer: who bears a cost. Each cost item declares its payer once; perspectives are unions of payers.
+
+    ``childrens_social_care`` is local-authority children's social care (social work, foster and residential
+    placements, family support, adoption support). In England that is part of personal social services, so
+    the NICE "NHS and PSS" perspective includes it; it stays a separate payer so it can be reported apart.
+    ``family`` is families' own (out-of-pocket) costs, counted only in the societal perspective.
+    """
 
     nhs = "nhs"
     pss = "pss"
     childrens_social_care = "childrens_social_care"
     education = "education"
+    family = "family"
+
+
+PAYERS = ", ".join(c.value for c in CostCategory)
 
 
 def check_price_year(v: str) -> str:
@@ -59,7 +69,7 @@ class UnitCost(BaseModel):
     source: str = Field(description="publication, e.g. 'PSSRU Unit Costs of Health and Social Care 2017'")
     source_year: int
     price_year: str
-    category: CostCategory
+    category: CostCategory = Field(description="the payer, declared once per item: " + PAYERS)
     illustrative: bool = Field(False, description="true for example values not taken from the source")
     note: str = ""
 
@@ -139,6 +149,10 @@ class UnitCostTable(BaseModel):
 
 
 def parse_unit_costs(data: dict[str, Any], file: str = "<unit costs>") -> UnitCostTable:
+    for i, it in enumerate(data.get("items") or ()):
+        if isinstance(it, dict) and it.get("category") in (None, ""):
+            raise ProtocolError(f"cost item {it.get('key', f'number {i + 1}')!r} declares no payer; add "
+                                f"'category: <payer>' with one of {PAYERS}", file=file, field=f"items.{i}.category")
     try:
         return UnitCostTable.model_validate(data)
     except ValidationError as err:

@@ -4,8 +4,11 @@
 
 Unit costs are inflated with the user's index (``UnitCostTable.amount``). A resource-use row covers
 ``[period_start_days, period_end_days]``; its cost is spread evenly over the period and discounted in
-annual steps beyond the first year (NICE PMG36, 3.5%). A perspective's cost is the sum of its categories
-(``nhs_pss`` = nhs + pss; ``public_sector`` adds children's social care and education).
+annual steps beyond the first year (NICE PMG36, 3.5%). Each unit-cost item declares its payer once (its
+``category``); a perspective's cost is the sum of its payers (``nhs_pss`` = nhs + pss + children's social
+care, which in England is part of PSS; ``public_sector`` adds education; ``societal`` adds families'
+out-of-pocket costs). The intervention cost is charged to its payer (:func:`totals_with_intervention`) and
+so counts in every perspective that includes that payer.
 
 Intervention cost (:func:`intervention_costs`): per participant, attended sessions x session minutes / 60
 x therapist hourly cost, plus each therapist's supervision and training costs shared equally over the
@@ -159,3 +162,18 @@ def perspective_totals(costs: pd.DataFrame, perspectives: tuple[Perspective, ...
         cols = [c.value for c in p.categories if c.value in costs.columns]
         out[p.name] = costs[cols].sum(axis=1, skipna=False) if cols else pd.Series(0.0, index=costs.index)
     return pd.DataFrame(out, index=costs.index)
+
+
+def totals_with_intervention(costs: pd.DataFrame, intervention: pd.Series | np.ndarray,
+                             plan: EconomicsPlan) -> pd.DataFrame:
+    """Perspective totals after charging the intervention cost to its payer (``intervention_cost.category``).
+
+    ``costs`` has one column per payer (``cost_resource_use``); the intervention cost then counts in every
+    perspective whose payers include the intervention's payer, and in no other.
+    """
+    payer = plan.intervention_cost.category.value
+    cats = costs.copy()
+    if payer not in cats.columns:
+        cats[payer] = 0.0
+    cats[payer] = cats[payer].to_numpy(dtype=float) + np.asarray(intervention, dtype=float)
+    return perspective_totals(cats, plan.perspectives)

@@ -1,7 +1,9 @@
 """The health-economics analysis plan as data (YAML validated by pydantic).
 
-Defaults follow the NICE reference case (NICE PMG36, 2022): NHS and personal social services perspective
-(plus, for the NG26 trials, a public-sector perspective adding children's social care and education),
+Defaults follow the NICE reference case (NICE PMG36, 2022): NHS and personal social services perspective,
+in which children's social care counts as personal social services (in England PSS are the social services
+of local authorities, children's services included), plus secondary public-sector (adding education) and
+societal (adding families' out-of-pocket costs) perspectives,
 QALYs from a preference-based utility measure, discounting at 3.5% a year for costs and effects beyond
 the first year, and thresholds of £20,000 and £30,000 per QALY on a configurable willingness-to-pay grid.
 Direction of every difference: intervention minus usual care.
@@ -30,17 +32,29 @@ class _Model(BaseModel):
 
 
 class Perspective(_Model):
-    name: str = Field(description="nhs_pss or public_sector (or a custom name)")
+    name: str = Field(description="nhs_pss, public_sector, societal (or a custom name)")
     label: str
-    categories: tuple[CostCategory, ...]
+    categories: tuple[CostCategory, ...] = Field(description="the payers whose costs this perspective sums")
+    rationale: str = Field("", description="why these payers (shown in the report)")
 
+
+PSS_RATIONALE = ("NICE reference case (PMG36, 2022): NHS and personal social services. In England personal "
+                 "social services are the social services of local authorities, children's social care "
+                 "included (social work, foster and residential placements, family support, adoption "
+                 "support), so children's social care costs belong in the primary perspective.")
 
 DEFAULT_PERSPECTIVES = (
-    Perspective(name="nhs_pss", label="NHS and personal social services",
-                categories=(CostCategory.nhs, CostCategory.pss)),
-    Perspective(name="public_sector", label="Public sector (NHS, PSS, children's social care, education)",
+    Perspective(name="nhs_pss", label="NHS and personal social services (children's social care included)",
+                categories=(CostCategory.nhs, CostCategory.pss, CostCategory.childrens_social_care),
+                rationale=PSS_RATIONALE),
+    Perspective(name="public_sector", label="Public sector (NHS, PSS incl. children's social care, education)",
                 categories=(CostCategory.nhs, CostCategory.pss, CostCategory.childrens_social_care,
-                            CostCategory.education)),
+                            CostCategory.education),
+                rationale="Secondary: adds education (schools, educational psychology, special provision)."),
+    Perspective(name="societal", label="Societal (public sector plus families' out-of-pocket costs)",
+                categories=(CostCategory.nhs, CostCategory.pss, CostCategory.childrens_social_care,
+                            CostCategory.education, CostCategory.family),
+                rationale="Secondary: adds families' own costs (travel, time off work, purchases)."),
 )
 
 
@@ -88,7 +102,8 @@ class InterventionCost(_Model):
     training_hours_per_therapist: float = Field(35, ge=0)
     training_fee_per_therapist: float = Field(0, ge=0, description="course fee, at the plan's price year")
     materials_per_participant: float = Field(0, ge=0)
-    category: CostCategory = CostCategory.nhs
+    category: CostCategory = Field(CostCategory.nhs, description="the intervention's payer, declared once; its "
+                                   "cost counts in every perspective that includes this payer")
 
 
 class ClinicalOutcome(_Model):
@@ -152,7 +167,26 @@ class EconomicsPlan(_Model):
         names = [p.name for p in self.perspectives]
         if self.primary_perspective not in names:
             raise ValueError(f"primary_perspective must be one of {names} (got {self.primary_perspective!r})")
+        if len(set(names)) != len(names):
+            raise ValueError(f"perspective names must be unique (got {names})")
+        costed = set(self.cost_categories)
+        for p in self.perspectives:
+            extra = [c.value for c in p.categories if c not in costed]
+            if extra:
+                raise ValueError(f"perspective {p.name!r} sums payer(s) {extra} that cost_categories does not cost; "
+                                 f"add them to cost_categories ({[c.value for c in self.cost_categories]})")
+        payer = self.intervention_cost.category
+        if payer not in costed:
+            raise ValueError(f"intervention_cost.category (the intervention's payer) is {payer.value!r}, which "
+                             f"cost_categories does not cost; add it to cost_categories")
+        if not any(payer in p.categories for p in self.perspectives):
+            raise ValueError(f"no perspective includes the intervention's payer {payer.value!r}; the intervention "
+                             f"cost would be counted nowhere")
         return self
+
+    def perspectives_with_intervention(self) -> list[str]:
+        """Names of the perspectives whose totals include the intervention cost (those with its payer)."""
+        return [p.name for p in self.perspectives if self.intervention_cost.category in p.categories]
 
     def perspective(self, name: str) -> Perspective:
         for p in self.perspectives:
