@@ -91,8 +91,17 @@ class Discounting(_Model):
 
 
 class InterventionCost(_Model):
-    """Intervention cost from the delivery log: sessions x therapist time, plus shared fixed costs."""
+    """Intervention cost from the delivery log, one of three ways (``mode``):
 
+    * ``individual``: sessions x therapist time, plus each therapist's supervision and training shared over
+      the therapist's caseload, plus materials;
+    * ``group``: each group session costs facilitators x (duration + preparation) x hourly cost, shared over
+      the participants who attended that session; each group's supervision and materials, and its share of
+      the facilitators' training (training / groups run per training), are shared over the group's members;
+    * ``flat``: a flat cost per attended session (``cost_per_session``), when micro-costing is not wanted.
+    """
+
+    mode: Literal["individual", "group", "flat"] = "individual"
     therapist_item: str = Field("therapist_hour", description="unit-cost key for an hour of therapist time")
     session_item: str = Field("intervention_session", description="resource-use item recording attended "
                               "sessions; costed here (not as a resource) to avoid double counting")
@@ -102,8 +111,23 @@ class InterventionCost(_Model):
     training_hours_per_therapist: float = Field(35, ge=0)
     training_fee_per_therapist: float = Field(0, ge=0, description="course fee, at the plan's price year")
     materials_per_participant: float = Field(0, ge=0)
+    facilitators_per_group: int = Field(2, ge=1, description="group mode: facilitators running each session")
+    preparation_minutes_per_session: float = Field(0, ge=0, description="group mode: per facilitator per session")
+    supervision_hours_per_group: float = Field(0, ge=0, description="group mode")
+    materials_per_group: float = Field(0, ge=0, description="group mode, at the plan's price year")
+    groups_run_per_training: float = Field(1, gt=0, description="group mode: groups a trained facilitator "
+                                           "runs; training is shared over them")
+    cost_per_session: float | None = Field(None, ge=0, description="flat mode: cost per attended session at "
+                                           "the plan's price year")
     category: CostCategory = Field(CostCategory.nhs, description="the intervention's payer, declared once; its "
                                    "cost counts in every perspective that includes this payer")
+
+    @model_validator(mode="after")
+    def _flat(self) -> InterventionCost:
+        if self.mode == "flat" and self.cost_per_session is None:
+            raise ValueError("mode 'flat' needs cost_per_session (the cost of one attended session at the "
+                             "plan's price year)")
+        return self
 
 
 class ClinicalOutcome(_Model):
@@ -147,7 +171,9 @@ class EconomicsPlan(_Model):
     discounting: Discounting = Discounting()
     wtp: WTP = WTP()
     utility: Utility
-    unit_costs: str = Field("unit_costs_example", description="built-in table name or a YAML path")
+    unit_costs: str = Field("unit_costs_example", description="built-in table name, a YAML path or a CSV path")
+    price_index: str | None = Field(None, description="for a CSV unit-cost table: the price index file (YAML or "
+                                    "CSV price_year,index) or a built-in table name whose index is used")
     cost_categories: tuple[CostCategory, ...] = tuple(CostCategory)
     cost_covariates: tuple[str, ...] = ("age_years",)
     qaly_covariates: tuple[str, ...] = ("utility_0", "age_years")
@@ -198,7 +224,12 @@ class EconomicsPlan(_Model):
         p = Path(self.unit_costs)
         if not p.suffix:
             p = BUILTIN_DIR / f"{self.unit_costs}.yaml"
-        return load_unit_costs(p)
+        idx = None
+        if self.price_index:
+            idx = Path(self.price_index)
+            if not idx.suffix:
+                idx = BUILTIN_DIR / f"{self.price_index}.yaml"
+        return load_unit_costs(p, idx)
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
