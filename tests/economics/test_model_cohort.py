@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 
 from securebase.analysis.economics.model.cohort import check_transitions, run_cohort
-from securebase.analysis.economics.model.examples import HIV_PUBLISHED, HIV_STATES, chancellor_hiv, hiv_matrices
+from securebase.analysis.economics.model.examples import (
+    HIV_PUBLISHED,
+    HIV_STATES,
+    chancellor_hiv,
+    hiv_matrices,
+)
 from securebase.errors import DataError
 
 
