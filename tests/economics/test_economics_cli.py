@@ -35,7 +35,7 @@ def test_cli_securebase_layout_writes_json_tables_plots(trial_files, tmp_path, c
     res = json.loads((out / "economics.json").read_text())
     assert res["direction"] == "intervention minus usual care" and res["imputations"] == 2
     names = {p["name"] for p in res["perspectives"]}
-    assert names == {"nhs_pss", "public_sector"}
+    assert names == {"nhs_pss", "public_sector", "societal"}
     pp = res["perspectives"][0]
     assert pp["joint"]["clustered"] is True  # therapists cluster the intervention arm
     assert set(pp["decision"]["thresholds"]) == {"20000", "30000"}
@@ -103,7 +103,7 @@ def test_simulator_frames_run(tmp_path):
     res = CostEffectivenessAnalysis(load_plan("ng26-maltreatment"), n_boot=200, m=2).fit(t.participants,
                                                                                           t.resource_use)
     d = res.to_dict()
-    assert d["n"] == 160 and len(d["perspectives"]) == 2
+    assert d["n"] == 160 and len(d["perspectives"]) == 3
     assert np.isfinite(d["perspectives"][0]["decision"]["incremental_cost"])
     assert any("cost per case of ongoing maltreatment" in c["statement"] or "saves" in c["statement"]
                for c in d["perspectives"][0]["cost_per_outcome"])

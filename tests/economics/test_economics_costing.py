@@ -78,7 +78,7 @@ def test_costing_by_category_and_perspective():
     assert c.loc["B", "education"] == pytest.approx(3 * TABLE.amount("education_psychologist_hour", py))
     assert c.loc["A", "education"] == 0 and (c.loc["C"] == 0).all()
     tot = perspective_totals(c, plan.perspectives)
-    assert tot.loc["A", "nhs_pss"] == pytest.approx(c.loc["A", "nhs"])
+    assert tot.loc["A", "nhs_pss"] == pytest.approx(c.loc["A", "nhs"] + c.loc["A", "childrens_social_care"])
     assert tot.loc["A", "public_sector"] == pytest.approx(c.loc["A"].sum())
 
 
@@ -118,14 +118,14 @@ def test_builtin_plans_and_round_trip():
     for name in ("ng26-care", "ng26-maltreatment"):
         plan = load_plan(name)
         assert plan.wtp.thresholds == (20_000, 30_000) and plan.discounting.costs == 0.035
-        assert {p.name for p in plan.perspectives} == {"nhs_pss", "public_sector"}
+        assert {p.name for p in plan.perspectives} == {"nhs_pss", "public_sector", "societal"}
         assert parse_plan(yaml.safe_load(plan.to_yaml())) == plan
         assert {20_000, 30_000} <= set(plan.wtp.grid())
 
 
 def test_bad_plan_names_field(tmp_path: Path):
     data = yaml.safe_load(load_plan("ng26-care").to_yaml())
-    data["primary_perspective"] = "societal"
+    data["primary_perspective"] = "household"
     with pytest.raises(ProtocolError, match="primary_perspective"):
         parse_plan(data)
     data = yaml.safe_load(load_plan("ng26-care").to_yaml())

@@ -41,7 +41,10 @@ def economics_command(
     delivery_log: Path | None = typer.Option(None, "--delivery-log",
                                              help="Intervention delivery log: participant_id, therapist, attended, "
                                                   "[minutes]. Default: sessions_attended x plan minutes."),
-    unit_costs: Path | None = typer.Option(None, "--unit-costs", help="Unit-cost table YAML (overrides the plan's)."),
+    unit_costs: Path | None = typer.Option(None, "--unit-costs", help="Unit-cost table YAML or CSV (item, unit, "
+                                           "cost, price_year, category, source); overrides the plan's."),
+    price_index: Path | None = typer.Option(None, "--price-index", help="Price index (YAML, or CSV price_year,index) "
+                                            "for a CSV unit-cost table."),
     layout: Layout = typer.Option(Layout.securebase, "--layout", help="Input layout: securebase or ben2023."),
     n_boot: int = typer.Option(0, "--n-boot", help="Bootstrap replicates per imputed set (0: the plan's; 5000)."),
     imputations: int = typer.Option(0, "--imputations", help="Number of imputed sets m (0: the plan's; 5)."),
@@ -52,7 +55,7 @@ def economics_command(
     """Cost-effectiveness analysis: SUR of costs and QALYs, bootstrap, MI by arm, CEAC/EVPI, plots."""
     from securebase.analysis.economics import ben2023
     from securebase.analysis.economics.analysis import CostEffectivenessAnalysis, write_outputs
-    from securebase.analysis.economics.plan import load_plan
+    from securebase.analysis.economics.plan import BUILTIN_DIR, load_plan
     from securebase.instruments.unit_costs import load_unit_costs
 
     frame = _read(data, "data")
@@ -70,7 +73,9 @@ def economics_command(
         if resource_use is None:
             raise InputError("--resource-use is required with the securebase layout")
         pl = load_plan(plan)
-        table = load_unit_costs(unit_costs) if unit_costs else None
+        idx = price_index or (pl.price_index and (BUILTIN_DIR / f"{pl.price_index}.yaml"
+                                                  if "." not in pl.price_index else Path(pl.price_index)))
+        table = load_unit_costs(unit_costs, idx or None) if unit_costs else None
         ru = _read(resource_use, "resource-use")
         dl = _read(delivery_log, "delivery-log") if delivery_log else None
         cea = CostEffectivenessAnalysis(pl, unit_costs=table, n_boot=n_boot or None, m=imputations or None,

@@ -22,7 +22,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from securebase.analysis.economics.costing import cost_resource_use, intervention_costs, perspective_totals
+from securebase.analysis.economics.costing import (
+    cost_resource_use,
+    intervention_costs,
+    totals_with_intervention,
+)
 from securebase.analysis.economics.decision import DIRECTION, DecisionResult, decide
 from securebase.analysis.economics.engine import JointCostQaly, JointResult, gamma_glm_cost
 from securebase.analysis.economics.mi import PMMImputer
@@ -151,7 +155,6 @@ class CostEffectivenessAnalysis:
         for c in covs:
             if num[c].isna().any():
                 raise DataError(f"covariate '{c}' has missing values; baseline covariates must be complete")
-        cat = frame.attrs["intervention_category"]
         months = [int(c.rsplit("_", 1)[1]) for c in ucols]
         days = frame[[f"days_{m}" for m in months if f"days_{m}" in frame.columns]]
 
@@ -163,8 +166,7 @@ class CostEffectivenessAnalysis:
                                                   plan.discounting.effects, plan.discounting.undiscounted_days,
                                                   plan.utility.minimum).to_numpy()
             cats = out[cost_cols].rename(columns=lambda c: c[5:])
-            cats[cat] = cats[cat] + out["cost_intervention"].to_numpy()
-            for name, col in perspective_totals(cats, plan.perspectives).items():
+            for name, col in totals_with_intervention(cats, out["cost_intervention"], plan).items():
                 out[f"total_{name}"] = col.to_numpy()
             if cluster and cluster in frame.columns:
                 out[cluster] = frame[cluster].to_numpy()

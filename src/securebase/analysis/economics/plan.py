@@ -1,7 +1,9 @@
 """The health-economics analysis plan as data (YAML validated by pydantic).
 
-Defaults follow the NICE reference case (NICE PMG36, 2022): NHS and personal social services perspective
-(plus, for the NG26 trials, a public-sector perspective adding children's social care and education),
+Defaults follow the NICE reference case (NICE PMG36, 2022): NHS and personal social services perspective,
+in which children's social care counts as personal social services (in England PSS are the social services
+of local authorities, children's services included), plus secondary public-sector (adding education) and
+societal (adding families' out-of-pocket costs) perspectives,
 QALYs from a preference-based utility measure, discounting at 3.5% a year for costs and effects beyond
 the first year, and thresholds of £20,000 and £30,000 per QALY on a configurable willingness-to-pay grid.
 Direction of every difference: intervention minus usual care.
@@ -30,17 +32,29 @@ class _Model(BaseModel):
 
 
 class Perspective(_Model):
-    name: str = Field(description="nhs_pss or public_sector (or a custom name)")
+    name: str = Field(description="nhs_pss, public_sector, societal (or a custom name)")
     label: str
-    categories: tuple[CostCategory, ...]
+    categories: tuple[CostCategory, ...] = Field(description="the payers whose costs this perspective sums")
+    rationale: str = Field("", description="why these payers (shown in the report)")
 
+
+PSS_RATIONALE = ("NICE reference case (PMG36, 2022): NHS and personal social services. In England personal "
+                 "social services are the social services of local authorities, children's social care "
+                 "included (social work, foster and residential placements, family support, adoption "
+                 "support), so children's social care costs belong in the primary perspective.")
 
 DEFAULT_PERSPECTIVES = (
-    Perspective(name="nhs_pss", label="NHS and personal social services",
-                categories=(CostCategory.nhs, CostCategory.pss)),
-    Perspective(name="public_sector", label="Public sector (NHS, PSS, children's social care, education)",
+    Perspective(name="nhs_pss", label="NHS and personal social services (children's social care included)",
+                categories=(CostCategory.nhs, CostCategory.pss, CostCategory.childrens_social_care),
+                rationale=PSS_RATIONALE),
+    Perspective(name="public_sector", label="Public sector (NHS, PSS incl. children's social care, education)",
                 categories=(CostCategory.nhs, CostCategory.pss, CostCategory.childrens_social_care,
-                            CostCategory.education)),
+                            CostCategory.education),
+                rationale="Secondary: adds education (schools, educational psychology, special provision)."),
+    Perspective(name="societal", label="Societal (public sector plus families' out-of-pocket costs)",
+                categories=(CostCategory.nhs, CostCategory.pss, CostCategory.childrens_social_care,
+                            CostCategory.education, CostCategory.family),
+                rationale="Secondary: adds families' own costs (travel, time off work, purchases)."),
 )
 
 
@@ -77,8 +91,17 @@ class Discounting(_Model):
 
 
 class InterventionCost(_Model):
-    """Intervention cost from the delivery log: sessions x therapist time, plus shared fixed costs."""
+    """Intervention cost from the delivery log, one of three ways (``mode``):
 
+    * ``individual``: sessions x therapist time, plus each therapist's supervision and training shared over
+      the therapist's caseload, plus materials;
+    * ``group``: each group session costs facilitators x (duration + preparation) x hourly cost, shared over
+      the participants who attended that session; each group's supervision and materials, and its share of
+      the facilitators' training (training / groups run per training), are shared over the group's members;
+    * ``flat``: a flat cost per attended session (``cost_per_session``), when micro-costing is not wanted.
+    """
+
+    mode: Literal["individual", "group", "flat"] = "individual"
     therapist_item: str = Field("therapist_hour", description="unit-cost key for an hour of therapist time")
     session_item: str = Field("intervention_session", description="resource-use item recording attended "
                               "sessions; costed here (not as a resource) to avoid double counting")
@@ -88,7 +111,23 @@ class InterventionCost(_Model):
     training_hours_per_therapist: float = Field(35, ge=0)
     training_fee_per_therapist: float = Field(0, ge=0, description="course fee, at the plan's price year")
     materials_per_participant: float = Field(0, ge=0)
-    category: CostCategory = CostCategory.nhs
+    facilitators_per_group: int = Field(2, ge=1, description="group mode: facilitators running each session")
+    preparation_minutes_per_session: float = Field(0, ge=0, description="group mode: per facilitator per session")
+    supervision_hours_per_group: float = Field(0, ge=0, description="group mode")
+    materials_per_group: float = Field(0, ge=0, description="group mode, at the plan's price year")
+    groups_run_per_training: float = Field(1, gt=0, description="group mode: groups a trained facilitator "
+                                           "runs; training is shared over them")
+    cost_per_session: float | None = Field(None, ge=0, description="flat mode: cost per attended session at "
+                                           "the plan's price year")
+    category: CostCategory = Field(CostCategory.nhs, description="the intervention's payer, declared once; its "
+                                   "cost counts in every perspective that includes this payer")
+
+    @model_validator(mode="after")
+    def _flat(self) -> InterventionCost:
+        if self.mode == "flat" and self.cost_per_session is None:
+            raise ValueError("mode 'flat' needs cost_per_session (the cost of one attended session at the "
+                             "plan's price year)")
+        return self
 
 
 class ClinicalOutcome(_Model):
@@ -132,7 +171,9 @@ class EconomicsPlan(_Model):
     discounting: Discounting = Discounting()
     wtp: WTP = WTP()
     utility: Utility
-    unit_costs: str = Field("unit_costs_example", description="built-in table name or a YAML path")
+    unit_costs: str = Field("unit_costs_example", description="built-in table name, a YAML path or a CSV path")
+    price_index: str | None = Field(None, description="for a CSV unit-cost table: the price index file (YAML or "
+                                    "CSV price_year,index) or a built-in table name whose index is used")
     cost_categories: tuple[CostCategory, ...] = tuple(CostCategory)
     cost_covariates: tuple[str, ...] = ("age_years",)
     qaly_covariates: tuple[str, ...] = ("utility_0", "age_years")
@@ -152,7 +193,26 @@ class EconomicsPlan(_Model):
         names = [p.name for p in self.perspectives]
         if self.primary_perspective not in names:
             raise ValueError(f"primary_perspective must be one of {names} (got {self.primary_perspective!r})")
+        if len(set(names)) != len(names):
+            raise ValueError(f"perspective names must be unique (got {names})")
+        costed = set(self.cost_categories)
+        for p in self.perspectives:
+            extra = [c.value for c in p.categories if c not in costed]
+            if extra:
+                raise ValueError(f"perspective {p.name!r} sums payer(s) {extra} that cost_categories does not cost; "
+                                 f"add them to cost_categories ({[c.value for c in self.cost_categories]})")
+        payer = self.intervention_cost.category
+        if payer not in costed:
+            raise ValueError(f"intervention_cost.category (the intervention's payer) is {payer.value!r}, which "
+                             f"cost_categories does not cost; add it to cost_categories")
+        if not any(payer in p.categories for p in self.perspectives):
+            raise ValueError(f"no perspective includes the intervention's payer {payer.value!r}; the intervention "
+                             f"cost would be counted nowhere")
         return self
+
+    def perspectives_with_intervention(self) -> list[str]:
+        """Names of the perspectives whose totals include the intervention cost (those with its payer)."""
+        return [p.name for p in self.perspectives if self.intervention_cost.category in p.categories]
 
     def perspective(self, name: str) -> Perspective:
         for p in self.perspectives:
@@ -164,7 +224,12 @@ class EconomicsPlan(_Model):
         p = Path(self.unit_costs)
         if not p.suffix:
             p = BUILTIN_DIR / f"{self.unit_costs}.yaml"
-        return load_unit_costs(p)
+        idx = None
+        if self.price_index:
+            idx = Path(self.price_index)
+            if not idx.suffix:
+                idx = BUILTIN_DIR / f"{self.price_index}.yaml"
+        return load_unit_costs(p, idx)
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
