@@ -89,14 +89,9 @@ def participant_history(session: Session, participant_id: str, username: str) ->
     out = []
     unblinded = actor.can_see_allocation()
     for r in rows:
-<<<<<<< HEAD
-        if not unblinded and (r.table_name in ALLOCATION_TABLES or reveals_allocation(r.table_name, r.old, r.new)):
-=======
         if hides_confidential(actor, r.table_name):
             continue
-        if not actor.can_see_allocation() and (r.table_name in ALLOCATION_TABLES
-                                               or reveals_allocation(r.table_name, r.old, r.new)):
->>>>>>> wt/safety
+        if not unblinded and (r.table_name in ALLOCATION_TABLES or reveals_allocation(r.table_name, r.old, r.new)):
             continue
         row = {"entry": len(out) + 1, "at": r.at.strftime("%Y-%m-%d %H:%M:%S"), "actor": r.actor,
                "action": r.action, "table": r.table_name, "record": r.record_id,

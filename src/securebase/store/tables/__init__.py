@@ -36,15 +36,6 @@ from securebase.store.tables.people import (
     Voucher,
 )
 from securebase.store.tables.qualitative import Code, Codebook, CodedSegment, Memo, Transcript
-<<<<<<< HEAD
-from securebase.store.tables.security import LoginThrottle, TotpFactor, WebSession
-
-__all__ = [
-    "Allocation", "ApiToken", "AuditHead", "AuditRecord", "Base", "Code", "Codebook", "CodedSegment", "Consent",
-    "DataQuery", "Event", "Identifier", "InterventionSession", "LoginThrottle", "Memo", "Participant", "RandomisationListEntry",
-    "ResourceUse", "Response", "Score", "ScreeningRecord", "Site", "TotpFactor", "Transcript", "Trial",
-    "UnblindingRequest", "User", "UserRole", "Visit", "WebSession", "Withdrawal", "utcnow",
-=======
 from securebase.store.tables.safety import (
     AdverseEvent,
     AdverseEventReport,
@@ -54,14 +45,14 @@ from securebase.store.tables.safety import (
     SafeguardingFollowUp,
     SafetyContact,
 )
+from securebase.store.tables.security import LoginThrottle, TotpFactor, WebSession
 
 __all__ = [
     "Allocation", "ApiToken", "AuditHead", "AuditRecord", "Base", "Code", "Codebook", "CodedSegment", "Consent",
     "DataQuery", "Event", "Household", "Identifier", "Invitation", "LinkThrottle", "PeopleTask", "Person",
-    "PersonContact", "PersonLink", "QuestionnaireRespondent", "Voucher", "InterventionSession", "Memo", "Participant", "RandomisationListEntry",
-    "ResourceUse", "Response", "Score", "ScreeningRecord", "Site", "Transcript", "Trial", "UnblindingRequest",
-    "User", "UserRole", "Visit", "Withdrawal", "utcnow",
+    "PersonContact", "PersonLink", "QuestionnaireRespondent", "Voucher", "InterventionSession", "Memo", "Participant",
+    "RandomisationListEntry", "ResourceUse", "Response", "Score", "ScreeningRecord", "Site", "Transcript", "Trial",
+    "UnblindingRequest", "User", "UserRole", "Visit", "Withdrawal", "utcnow",
     "AdverseEvent", "AdverseEventReport", "BlindingGuess", "ProtocolDeviation", "SafeguardingConcern",
-    "SafeguardingFollowUp", "SafetyContact",
->>>>>>> wt/safety
+    "SafeguardingFollowUp", "SafetyContact", "LoginThrottle", "TotpFactor", "WebSession",
 ]

@@ -10,7 +10,7 @@ import securebase.store.tables.base
 
 
 revision = '0016'
-down_revision = '0010'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 
