@@ -8,11 +8,11 @@ kept under test-artifacts/browser/.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_kit import screen_child
 from web_world import PASSWORD, start_server, valid_responses
 
 pytestmark = pytest.mark.browser
@@ -68,24 +68,20 @@ def test_recruiter_screens_consents_and_randomises(page_as) -> None:  # type: ig
     page = page_as("rec1")
     page.click("text=ng26-care")
     page.click("nav >> text=Screening")
-    dob = (date.today() - timedelta(days=365 * 12 + 40)).isoformat()
-    page.select_option("#screen #f-site_code", "LA01")
-    page.fill("#screen #f-date_of_birth", dob)
-    page.select_option("#screen #f-care_status", "foster")
-    page.select_option("#screen #f-carer_available", "yes")
-    page.select_option("#screen #f-placement_ending_planned", "no")
-    shot(page, "01-screening-form")
-    page.click("#screen button[type=submit]")
-    page.wait_for_selector("text=eligible")
+    screen_child(page)
+    shot(page, "01-screening-summary")
+    page.click("#screen-confirm button[value=save]")
+    page.wait_for_selector("text=saved: eligible")
     assert "Screening SCR-LA01-" in page.inner_text("h1")
     for kind, version, who in (("carer_consent", "2.0", "foster_carer"), ("child_assent", "1.0", "child"),
                                ("la_consent", "1.1", "social_worker")):
         page.select_option("#consent-form #f-kind", kind)
         page.fill("#consent-form #f-form_version", version)
         page.select_option("#consent-form #f-signatory_role", who)
+        page.check("#consent-form input[name=given][value=yes]")
         page.click("#consent-form button[type=submit]")
         page.wait_for_selector("text=Signature recorded")
-    assert "assent_11_15 v1.0" in page.content()
+    assert "written assent form (11-15), version 1.0" in page.content()
     shot(page, "02-consent-complete")
     page.click("#enrol-form button[type=submit]")
     page.wait_for_selector("text=Enrolled")

@@ -306,7 +306,8 @@ def form_validate(request: Request, trial_id: str, pid: str, visit_id: str, inst
     try:
         validate_responses(load_instrument(instrument), responses, participant=pid, visit=visit_id)
     except ResponseValidationError as exc:
-        return JSONResponse({"issues": {i.item: i.message for i in exc.issues}})
+        # only the items answered so far: an item not reached yet is not an error while typing
+        return JSONResponse({"issues": {i.item: i.message for i in exc.issues if i.item in responses}})
     return JSONResponse({"issues": {}})
 
 
