@@ -86,7 +86,10 @@ def test_recruiter_screens_consents_and_randomises(page_as) -> None:  # type: ig
     page.click("#enrol-form button[type=submit]")
     page.wait_for_selector("text=Enrolled")
     pid = page.inner_text("h1").split()[-1]
-    page.click("#randomise-form button[type=submit]")
+    page.click("text=Randomise (check first)")
+    page.click("#randomise-confirm button[type=submit]")
+    page.wait_for_selector("#receipt")
+    page.click(f"text=Back to {pid}")
     page.wait_for_selector("#allocation")
     text = page.inner_text("#allocation")
     assert "Arm" in text and ("usual_care" in text or "intervention" in text)
@@ -157,6 +160,6 @@ def test_participant_withdrawal(page_as, web) -> None:  # type: ignore[no-untype
     page.click("#withdraw-form button[type=submit]")
     page.wait_for_selector("text=Withdrawal recorded")
     content = page.content()
-    assert "withdrawn_follow_up" in content and "stops further follow-up visits" in content
+    assert "withdrawn follow up" in content and "stops further follow-up visits" in content
     assert content.count(">withdrawn<") >= 2
     shot(page, "08-withdrawn")

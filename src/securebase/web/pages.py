@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -17,7 +18,7 @@ from securebase.trial import enrol
 from securebase.trial.accounts import NotAuthenticated, login, user_trials
 from securebase.trial.roles import Role
 from securebase.web import pages_data, pages_lists, pages_screening
-from securebase.web.deps import read, settings_of, store_of, write
+from securebase.web.deps import read, read_uow, settings_of, store_of, write
 from securebase.web.pagekit import Form, User, see_other
 from securebase.web.render import field, form, link, page
 
@@ -84,15 +85,62 @@ def participants(request: Request, trial_id: str, user: User) -> HTMLResponse:
     return page(request, "Participants", [{"table": table}], trial_id=trial_id)
 
 
+def _randomise_page(request: Request, user: str, trial_id: str, pid: str, *, error: str = "",
+                    status: int = 200) -> HTMLResponse:
+    from securebase.trial.randomise_confirm import check_ready
+
+    chk = read_uow(request, user, trial_id, lambda u, a: check_ready(u, a, pid))
+    base = f"/trials/{trial_id}/participants/{pid}"
+    sections: list[dict[str, Any]] = [{"heading": "Check before randomising", "dl": [
+        ("Participant", pid), ("Site", chk["site"]), ("Method", chk["method"].replace("_", " "))] + [
+        (f"Stratification: {k.replace('_', ' ')}", v) for k, v in chk["factors"].items()]}]
+    if chk["ready"]:
+        sections.append({"heading": "Ready", "text": [
+            "Eligibility has been re-checked against the protocol and every required consent is recorded. "
+            "Randomisation cannot be undone: the allocation is final once made."],
+            "form": form(f"{base}/randomise", [field("confirm", "", "hidden", value="yes")],
+                         f"Randomise {pid} now", form_id="randomise-confirm")})
+    else:
+        sections.append({"heading": "Not ready", "id": "not-ready", "text": [
+            f"{pid} cannot be randomised yet:"] + chk["problems"]})
+    sections.append({"links": [link(base, f"Back to {pid}")]})
+    return page(request, f"Randomise {pid}?", sections, trial_id=trial_id, error=error, status=status)
+
+
+@router.get("/trials/{trial_id}/participants/{pid}/randomise")
+def randomise_get(request: Request, trial_id: str, pid: str, user: User) -> HTMLResponse:
+    return _randomise_page(request, user, trial_id, pid)
+
+
 @router.post("/trials/{trial_id}/participants/{pid}/randomise")
 def randomise_post(request: Request, trial_id: str, pid: str, user: User, data: Form) -> Response:
     from securebase.trial.randomise import randomise
 
+    if data.get("confirm") != "yes":
+        return _randomise_page(request, user, trial_id, pid)
     try:
         write(request, user, trial_id, lambda u, a: randomise(u, a, pid))
     except (InputError, ConflictError) as exc:
-        return pages_data.participant_page(request, user, trial_id, pid, error=exc.message, status=exc.http_status)
-    return see_other(f"/trials/{trial_id}/participants/{pid}", "Randomised: the allocation is shown below")
+        return _randomise_page(request, user, trial_id, pid, error=exc.message, status=exc.http_status)
+    return see_other(f"/trials/{trial_id}/participants/{pid}/receipt", "Randomised: keep this receipt")
+
+
+@router.get("/trials/{trial_id}/participants/{pid}/receipt")
+def receipt_get(request: Request, trial_id: str, pid: str, user: User) -> HTMLResponse:
+    """The printable randomisation receipt (roles that may see the allocation only)."""
+    from securebase.trial.randomise import allocation_for
+
+    v = read_uow(request, user, trial_id, lambda u, a: allocation_for(u, a, pid))
+    sections: list[dict[str, Any]] = [{"heading": "Allocation", "id": "receipt", "dl": [
+        ("Trial", trial_id), ("Participant", v.participant_id), ("Arm", v.arm_name),
+        ("Allocation number", v.sequence_number), ("Method", v.method.replace("_", " ")),
+        ("Allocated on", v.allocated_on.isoformat()), ("Allocated by", v.allocated_by)]},
+        {"heading": "Visits scheduled", "table": {"columns": ["visit", "due", "window opens", "window closes"],
+                                                  "rows": [[x.label, x.due.isoformat(), x.opens.isoformat(),
+                                                            x.closes.isoformat()] for x in v.visits]}},
+        {"text": ["Print this page (Ctrl+P) or save it as PDF for the site file. The allocation is also kept in the "
+                  "audit trail."], "links": [link(f"/trials/{trial_id}/participants/{pid}", f"Back to {pid}")]}]
+    return page(request, f"Randomisation receipt: {pid}", sections, trial_id=trial_id)
 
 
 router.include_router(pages_screening.router)
