@@ -148,7 +148,7 @@ def consent_status(session: Session, actor: Actor, screening_number: str) -> dic
     return {"screening_number": rec.screening_number, "required": required, "given": given, "refused": refused,
             "complete": all(k in given for k in required) and not (set(refused) & set(required)),
             "child_form": assent_form(float(age)) if age is not None else None,
-            "signatures": [{"kind": c.kind, "kind_label": KIND_LABELS.get(c.kind, c.kind),
+            "signatures": [{"id": c.id, "kind": c.kind, "kind_label": KIND_LABELS.get(c.kind, c.kind),
                             "form_label": form_label(c.form_version), "form_version": c.form_version, "signatory_role": c.signatory_role,
                             "given": c.given, "signed_on": c.signed_on.isoformat(), "recorded_by": c.recorded_by}
                            for c in rows]}

@@ -180,7 +180,8 @@ def get_screening(session: Session, actor: Actor, screening_number: str) -> dict
 
 def consort_counts(session: Session, actor: Actor) -> dict[str, Any]:
     """Counts for the CONSORT diagram's enrolment boxes, with exclusion reasons tallied."""
-    rows = list_screening(session, actor)
+    every = list_screening(session, actor)
+    rows = [r for r in every if r["outcome"] != "entered_in_error"]  # corrections leave the counts
     outcomes = Counter(r["outcome"] for r in rows)
     reasons: Counter[str] = Counter()
     for r in rows:
@@ -190,4 +191,5 @@ def consort_counts(session: Session, actor: Actor) -> dict[str, Any]:
     return {"assessed": len(rows), "ineligible": outcomes["ineligible"], "ineligible_reasons": dict(reasons),
             "not_approached": outcomes["not_approached"], "declined": outcomes["declined"],
             "consented": outcomes["consented"], "enrolled": outcomes["enrolled"],
-            "declined_reasons": dict(Counter(r["declined_reason"] for r in rows if r["declined_reason"]))}
+            "declined_reasons": dict(Counter(r["declined_reason"] for r in rows if r["declined_reason"])),
+            "entered_in_error": len(every) - len(rows)}

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from securebase.errors import BlindingError, ConflictError, FieldError, InputError
 from securebase.instruments import ResponseValidationError, load_instrument, validate_responses
 from securebase.trial import access, consent, data_entry, delivery, enrol, events, visits
-from securebase.web import history
+from securebase.web import history, pages_corrections
 from securebase.web.deps import read, read_uow, write
 from securebase.web.pagekit import Form, User, num, see_other
 from securebase.web.render import field, form, link, page, set_errors
@@ -98,7 +98,7 @@ def participant_page(request: Request, user: str, trial_id: str, pid: str, *, er
                 field("withdrawn_on", "Date", "date", value=v.get("withdrawn_on") or access.today().isoformat())],
                 errs("withdraw-form")), "Record withdrawal", form_id="withdraw-form")})
         out.append({"links": [link(f"{base}/audit", "Audit trail")]})
-        return out
+        return out + pages_corrections.participant_sections(request, user, trial_id, pid, evs)
     sections = read(request, user, trial_id, build)
     return page(request, f"Participant {pid}", sections, trial_id=trial_id, error=error, status=status)
 
@@ -298,6 +298,12 @@ def form_page(request: Request, user: str, trial_id: str, pid: str, visit_id: st
                               validate_url=f"{base}/validate")}]
     if entry == 2:
         sections.append({"links": [{"href": f"{base}/discrepancies", "text": "Compare the two entries"}]})
+    if any(it["value"] not in (None, "") for it in f["items"]):
+        sections.append({"heading": "This form entered in error?", "text": [
+            "For answers saved against the wrong child, visit or form: they are removed (the audit trail keeps them)."],
+            "form": form(f"{base}/in-error", [field("entry", "", "hidden", value=entry),
+                                              field("reason", "Reason", required=True)],
+                         "Mark form entered in error", form_id="form-in-error-form")})
     return page(request, f"{pid}: {f['title']}", sections, trial_id=trial_id, error=error, status=status)
 
 

@@ -244,6 +244,10 @@ def screening_record_page(request: Request, user: str, trial_id: str, number: st
                 field("sex", "Sex", "select", options=[("female", "female"), ("male", "male")]),
                 field("enrolled_on", "Enrolled on", "date", value=access.today().isoformat())],
                 "Enrol", form_id="enrol-form")})
+    from securebase.web import pages_corrections
+
+    sigs = st["signatures"] if can and rec["eligible"] else []
+    sections += pages_corrections.screening_sections(request, user, trial_id, number, rec, sigs)
     return page(request, f"Screening {number}", sections, trial_id=trial_id, error=error, status=status)
 
 

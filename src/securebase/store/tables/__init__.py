@@ -24,10 +24,11 @@ from securebase.store.tables.core import (
     Visit,
     Withdrawal,
 )
+from securebase.store.tables.corrections import EnteredInError
 from securebase.store.tables.qualitative import Code, Codebook, CodedSegment, Memo, Transcript
 
 __all__ = [
-    "Allocation", "ApiToken", "AuditHead", "AuditRecord", "Base", "Code", "Codebook", "CodedSegment", "Consent",
+    "Allocation", "ApiToken", "AuditHead", "AuditRecord", "Base", "Code", "Codebook", "CodedSegment", "Consent", "EnteredInError",
     "DataQuery", "Event", "Identifier", "InterventionSession", "Memo", "Participant", "RandomisationListEntry",
     "ResourceUse", "Response", "Score", "ScreeningRecord", "Site", "Transcript", "Trial", "UnblindingRequest",
     "User", "UserRole", "Visit", "Withdrawal", "utcnow",
