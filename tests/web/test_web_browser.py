@@ -123,21 +123,15 @@ def test_assessor_six_month_visit_with_a_validation_error_put_right(page_as, web
 def test_data_manager_query_answered_and_closed(page_as, web) -> None:  # type: ignore[no-untyped-def]
     pid = web["participants"]["LA01"][0][0]
     dm = page_as("dm")
-    dm.goto("/trials/ng26-care/queries")
-    dm.fill("#query-form #f-participant_id", pid)
-    dm.select_option("#query-form #f-table_name", "participants")
-    with web["store"].read() as s:
-        from sqlalchemy import select
-
-        from securebase.store.tables import Participant
-
-        pk = s.execute(select(Participant.id).where(Participant.participant_id == pid)).scalar_one()
-    dm.fill("#query-form #f-record_id", str(pk))
-    dm.fill("#query-form #f-field", "sex")
-    dm.fill("#query-form #f-question", "Sex differs from the referral form; please check")
-    dm.click("#query-form button[type=submit]")
-    dm.wait_for_selector("text=Query raised")
-    url = dm.url.split("?")[0]
+    dm.goto(f"/trials/ng26-care/participants/{pid}")
+    dm.click("text=Raise a data query")
+    dm.select_option("#new-query-form #f-about", label="Participant: Sex")
+    dm.fill("#new-query-form #f-question", "Sex differs from the referral form; please check")
+    dm.click("#new-query-form button[type=submit]")
+    dm.wait_for_selector("text=raised on Participant: Sex")
+    dm.locator("#queries tr", has_text="Sex differs from the referral form").locator("a").first.click()
+    dm.wait_for_selector("#answer-form, #close-form, dl")
+    url = dm.url
     shot(dm, "06-query-raised")
     rec = page_as("rec1")
     rec.goto(url)

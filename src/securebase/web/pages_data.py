@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from securebase.errors import BlindingError, ConflictError, FieldError, InputError
 from securebase.instruments import ResponseValidationError, load_instrument, validate_responses
 from securebase.trial import access, consent, data_entry, delivery, enrol, events, visits
-from securebase.web import history, pages_corrections
+from securebase.web import history, pages_corrections, pages_queries
 from securebase.web.deps import read, read_uow, write
 from securebase.web.pagekit import Form, User, num, see_other
 from securebase.web.render import field, form, link, page, set_errors
@@ -98,7 +98,8 @@ def participant_page(request: Request, user: str, trial_id: str, pid: str, *, er
                 field("withdrawn_on", "Date", "date", value=v.get("withdrawn_on") or access.today().isoformat())],
                 errs("withdraw-form")), "Record withdrawal", form_id="withdraw-form")})
         out.append({"links": [link(f"{base}/audit", "Audit trail")]})
-        return out + pages_corrections.participant_sections(request, user, trial_id, pid, evs)
+        return out + pages_queries.participant_section(request, user, trial_id, pid) + \
+            pages_corrections.participant_sections(request, user, trial_id, pid, evs)
     sections = read(request, user, trial_id, build)
     return page(request, f"Participant {pid}", sections, trial_id=trial_id, error=error, status=status)
 
@@ -262,7 +263,8 @@ def outcome_post(request: Request, trial_id: str, pid: str, visit_id: str, user:
     return see_other(f"/trials/{trial_id}/participants/{pid}/visits/{visit_id}", "Visit outcome recorded")
 
 
-def _item_fields(f: dict[str, Any], values: dict[str, Any], issues: dict[str, str]) -> list[dict[str, Any]]:
+def _item_fields(f: dict[str, Any], values: dict[str, Any], issues: dict[str, str],
+                 query_url: Any = None, open_q: dict[str, list[dict[str, str]]] | None = None) -> list[dict[str, Any]]:
     mc = f["missing_codes"]
     missing = [(str(mc["not_answered"]), "not answered"), (str(mc["not_applicable"]), "not applicable"),
                (str(mc["refused"]), "refused")]
@@ -274,21 +276,34 @@ def _item_fields(f: dict[str, Any], values: dict[str, Any], issues: dict[str, st
         if it["allowed"]:
             labels = it["value_labels"] or {}
             opts = [(str(v), f"{v} {labels.get(str(v), '')}".strip()) for v in it["allowed"]] + missing
-            out.append(field(f"item_{code}", label, "select", value=value, options=opts, error=issues.get(code, "")))
+            out.append(field(f"item_{code}", label, "select", value=value, options=opts, error=issues.get(code, ""),
+                             query_url=query_url(code) if query_url and it["value"] not in (None, "") else "",
+                             queries=(open_q or {}).get(code)))
         else:
             kind = "date" if it["response_type"] == "date" else "text"
             rng = f"{it['minimum']} to {it['maximum']}" if it["minimum"] is not None else ""
             help_ = "; ".join(x for x in (rng, it["unit"] or "", "or a missing code " + "/".join(c for c, _ in missing)) if x)
-            out.append(field(f"item_{code}", label, kind, value=value, help=help_, error=issues.get(code, "")))
+            out.append(field(f"item_{code}", label, kind, value=value, help=help_, error=issues.get(code, ""),
+                             query_url=query_url(code) if query_url and it["value"] not in (None, "") else "",
+                             queries=(open_q or {}).get(code)))
     return out
 
 
 def form_page(request: Request, user: str, trial_id: str, pid: str, visit_id: str, instrument: str, entry: int,
               *, values: dict[str, Any] | None = None, issues: dict[str, str] | None = None, error: str = "",
               status: int = 200) -> HTMLResponse:
-    f = read(request, user, trial_id, lambda s, a: data_entry.form(s, a, pid, visit_id, instrument, entry))
+    from securebase.trial import field_queries, queries
+
+    def build(s: Any, a: Any) -> tuple[dict[str, Any], bool, dict[str, list[dict[str, str]]]]:
+        return (data_entry.form(s, a, pid, visit_id, instrument, entry), a.has(*queries.RAISERS),
+                field_queries.item_queries(s, a, pid, visit_id, instrument))
+    f, can_query, open_q = read(request, user, trial_id, build)
     base = f"/trials/{trial_id}/participants/{pid}/visits/{visit_id}/forms/{instrument}"
-    fields = _item_fields(f, values or {}, issues or {}) + [
+
+    def query_url(code: str) -> str:
+        return pages_queries.new_query_url(trial_id, pid, visit=visit_id, instrument=instrument, item=code,
+                                           entry=entry if entry == 2 else None)
+    fields = _item_fields(f, values or {}, issues or {}, query_url if can_query else None, open_q) + [
         field("entry", "", "hidden", value=entry),
         field("complete", "Complete (every item answered or coded); untick to save as partial", "checkbox", value=True),
         field("reason", "Reason for change (needed when changing saved answers)")]

@@ -2,6 +2,7 @@
 
 from securebase.store.tables.audit import AuditHead, AuditRecord
 from securebase.store.tables.base import Base, utcnow
+from securebase.store.tables.contacts import UserContact
 from securebase.store.tables.core import (
     Allocation,
     ApiToken,
@@ -31,5 +32,5 @@ __all__ = [
     "Allocation", "ApiToken", "AuditHead", "AuditRecord", "Base", "Code", "Codebook", "CodedSegment", "Consent", "EnteredInError",
     "DataQuery", "Event", "Identifier", "InterventionSession", "Memo", "Participant", "RandomisationListEntry",
     "ResourceUse", "Response", "Score", "ScreeningRecord", "Site", "Transcript", "Trial", "UnblindingRequest",
-    "User", "UserRole", "Visit", "Withdrawal", "utcnow",
+    "User", "UserContact", "UserRole", "Visit", "Withdrawal", "utcnow",
 ]
