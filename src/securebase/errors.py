@@ -50,7 +50,8 @@ class InputError(SecurebaseError):
 
 def describe(field: str, value: Any, expected: str, hint: str = "") -> str:
     """Build the standard message: field, value received, what was expected, what to do."""
-    msg = f"{field} must be {expected} (got {value!r})"
+    got = "nothing was entered" if value is None or (isinstance(value, str) and not value.strip()) else f"got {value!r}"
+    msg = f"{field} must be {expected} ({got})"
     if hint:
         msg += f"; {hint}"
     return msg

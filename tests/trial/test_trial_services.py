@@ -88,10 +88,12 @@ def test_consent_forms_la_consent_and_enrolment(care_trial) -> None:  # type: ig
         with pytest.raises(ConflictError, match="la_consent"):
             enrol.enrol(uow, a, rec.screening_number)
         with pytest.raises(FieldError):
-            consent.record_consent(uow, a, rec.screening_number, kind="la_consent", form_version="v1",
+            consent.record_consent(uow, a, rec.screening_number, kind="la_consent", form_version="first",
                                    signatory_role="social_worker")
-        consent.record_consent(uow, a, rec.screening_number, kind="la_consent", form_version="1.0",
-                               signatory_role="social_worker")
+        la = consent.record_consent(uow, a, rec.screening_number, kind="la_consent", form_version="v1.0",
+                                    signatory_role="social_worker")
+        assert la.form_version == "la_consent v1.0"  # "v1.0" is accepted and normalised
+        assert consent.form_label(la.form_version) == "local authority consent form, version 1.0"
         key = new_key()
         p = enrol.enrol(uow, a, rec.screening_number, sex="male", identifiers={"name": "Synthetic Child"},
                         encryption_key=key)

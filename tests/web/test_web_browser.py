@@ -8,11 +8,11 @@ kept under test-artifacts/browser/.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_kit import screen_child
 from web_world import PASSWORD, start_server, valid_responses
 
 pytestmark = pytest.mark.browser
@@ -68,29 +68,28 @@ def test_recruiter_screens_consents_and_randomises(page_as) -> None:  # type: ig
     page = page_as("rec1")
     page.click("text=ng26-care")
     page.click("nav >> text=Screening")
-    dob = (date.today() - timedelta(days=365 * 12 + 40)).isoformat()
-    page.select_option("#screen #f-site_code", "LA01")
-    page.fill("#screen #f-date_of_birth", dob)
-    page.select_option("#screen #f-care_status", "foster")
-    page.select_option("#screen #f-carer_available", "yes")
-    page.select_option("#screen #f-placement_ending_planned", "no")
-    shot(page, "01-screening-form")
-    page.click("#screen button[type=submit]")
-    page.wait_for_selector("text=eligible")
+    screen_child(page)
+    shot(page, "01-screening-summary")
+    page.click("#screen-confirm button[value=save]")
+    page.wait_for_selector("text=saved: eligible")
     assert "Screening SCR-LA01-" in page.inner_text("h1")
     for kind, version, who in (("carer_consent", "2.0", "foster_carer"), ("child_assent", "1.0", "child"),
                                ("la_consent", "1.1", "social_worker")):
         page.select_option("#consent-form #f-kind", kind)
         page.fill("#consent-form #f-form_version", version)
         page.select_option("#consent-form #f-signatory_role", who)
+        page.check("#consent-form input[name=given][value=yes]")
         page.click("#consent-form button[type=submit]")
         page.wait_for_selector("text=Signature recorded")
-    assert "assent_11_15 v1.0" in page.content()
+    assert "written assent form (11-15), version 1.0" in page.content()
     shot(page, "02-consent-complete")
     page.click("#enrol-form button[type=submit]")
     page.wait_for_selector("text=Enrolled")
     pid = page.inner_text("h1").split()[-1]
-    page.click("#randomise-form button[type=submit]")
+    page.click("text=Randomise (check first)")
+    page.click("#randomise-confirm button[type=submit]")
+    page.wait_for_selector("#receipt")
+    page.click(f"text=Back to {pid}")
     page.wait_for_selector("#allocation")
     text = page.inner_text("#allocation")
     assert "Arm" in text and ("usual_care" in text or "intervention" in text)
@@ -124,21 +123,15 @@ def test_assessor_six_month_visit_with_a_validation_error_put_right(page_as, web
 def test_data_manager_query_answered_and_closed(page_as, web) -> None:  # type: ignore[no-untyped-def]
     pid = web["participants"]["LA01"][0][0]
     dm = page_as("dm")
-    dm.goto("/trials/ng26-care/queries")
-    dm.fill("#query-form #f-participant_id", pid)
-    dm.select_option("#query-form #f-table_name", "participants")
-    with web["store"].read() as s:
-        from sqlalchemy import select
-
-        from securebase.store.tables import Participant
-
-        pk = s.execute(select(Participant.id).where(Participant.participant_id == pid)).scalar_one()
-    dm.fill("#query-form #f-record_id", str(pk))
-    dm.fill("#query-form #f-field", "sex")
-    dm.fill("#query-form #f-question", "Sex differs from the referral form; please check")
-    dm.click("#query-form button[type=submit]")
-    dm.wait_for_selector("text=Query raised")
-    url = dm.url.split("?")[0]
+    dm.goto(f"/trials/ng26-care/participants/{pid}")
+    dm.click("text=Raise a data query")
+    dm.select_option("#new-query-form #f-about", label="Participant: Sex")
+    dm.fill("#new-query-form #f-question", "Sex differs from the referral form; please check")
+    dm.click("#new-query-form button[type=submit]")
+    dm.wait_for_selector("text=raised on Participant: Sex")
+    dm.locator("#queries tr", has_text="Sex differs from the referral form").locator("a").first.click()
+    dm.wait_for_selector("#answer-form, #close-form, dl")
+    url = dm.url
     shot(dm, "06-query-raised")
     rec = page_as("rec1")
     rec.goto(url)
@@ -161,6 +154,6 @@ def test_participant_withdrawal(page_as, web) -> None:  # type: ignore[no-untype
     page.click("#withdraw-form button[type=submit]")
     page.wait_for_selector("text=Withdrawal recorded")
     content = page.content()
-    assert "withdrawn_follow_up" in content and "stops further follow-up visits" in content
+    assert "withdrawn follow up" in content and "stops further follow-up visits" in content
     assert content.count(">withdrawn<") >= 2
     shot(page, "08-withdrawn")

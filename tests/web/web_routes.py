@@ -27,13 +27,17 @@ PAGE_FORMS: dict[str, dict[str, str]] = {
     "screening": {"site_code": "LA01", "care_status": "foster"}, "approach": {"approached": "yes"},
     "decline": {"reason": "not now"},
     "consent": {"kind": "carer_consent", "form_version": "2.0", "signatory_role": "foster_carer", "given": "yes"},
-    "enrol": {}, "randomise": {}, "outcome": {"status": "completed"}, "{instrument}": {"item_1": "1"},
+    "enrol": {}, "randomise": {"confirm": "yes"}, "outcome": {"status": "completed"}, "{instrument}": {"item_1": "1"},
     "validate": {"item_1": "5"}, "resolve": {"item": "1", "value": "1", "reason": "checked"},
     "events": {"event_type": "return_home", "occurred_on": TODAY},
     "delivery": {"session_number": "20", "offered_on": TODAY, "attended": "yes", "therapist": "T9"},
     "withdraw": {"level": "follow_up", "reason": "checking"}, "answer": {"answer": "checked"}, "close": {},
     "queries": {"participant_id": "CARE-0001", "table_name": "visits", "record_id": "1", "field": "status",
                 "question": "?"},
+    "correct": {"age_years": "9", "care_status": "foster", "reason": "checked against the referral"},
+    "in-error": {"reason": "entered against the wrong child", "entry": "1"},
+    "consent-in-error": {"consent_id": "1", "reason": "entered against the wrong child"},
+    "event-in-error": {"event_id": "1", "reason": "entered against the wrong child"},
     "login": {"username": "nobody", "password": "wrong-password"}, "logout": {}, "assessor": {"assessor": "assessor1"},
 }
 

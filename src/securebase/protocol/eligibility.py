@@ -83,3 +83,56 @@ def check_eligibility(protocol: Protocol, answers: dict[str, Any]) -> Eligibilit
         elif not passes:
             reasons.append(reason)
     return EligibilityResult(not reasons and not missing, tuple(reasons), tuple(missing))
+
+
+# -- the screening form: positive yes/no questions ---------------------------------------------------------
+def met_field(c: Criterion) -> str:
+    """The form field of a boolean criterion's question: "yes" there always means the criterion is met."""
+    return f"met_{c.id}"
+
+
+def answers_from_met(protocol: Protocol, form: dict[str, Any]) -> dict[str, Any]:
+    """Turn the ``met_<criterion>`` yes/no answers of a screening form into the protocol's stored fields.
+
+    For a criterion with ``expected: false`` (for example ``placement_ending_planned``) answering "yes, met"
+    stores ``False`` (no ending planned): the person never has to invert a double negative.
+    Unanswered questions are left out (and reported by :func:`unanswered`).
+    """
+    out: dict[str, Any] = {}
+    for c in protocol.eligibility:
+        if c.kind != "boolean":
+            continue
+        raw = form.get(met_field(c))
+        if raw in (None, ""):
+            continue
+        met = raw if isinstance(raw, bool) else str(raw).strip().lower() in ("yes", "true", "1", "y", "on")
+        out[c.field] = bool(c.expected) if met else not c.expected
+    return out
+
+
+@dataclass(frozen=True)
+class CriterionAnswer:
+    """One row of the eligibility summary: the question, whether it is met (None: not answered), why."""
+
+    criterion_id: str
+    question: str
+    met: bool | None
+    detail: str
+
+    @property
+    def answer(self) -> str:
+        return {True: "Yes", False: "No", None: "Not answered"}[self.met]
+
+
+def summarise(protocol: Protocol, answers: dict[str, Any]) -> list[CriterionAnswer]:
+    """Each criterion as its positive question with the answer the stored values give (for the summary)."""
+    rows = []
+    for c in protocol.eligibility:
+        passes, reason = check_criterion(c, answers)
+        rows.append(CriterionAnswer(c.id, c.asked, passes, reason))
+    return rows
+
+
+def unanswered(protocol: Protocol, answers: dict[str, Any]) -> list[Criterion]:
+    """The criteria the answers leave undecided (a screening record is saved only when this is empty)."""
+    return [c for c in protocol.eligibility if check_criterion(c, answers)[0] is None]

@@ -7,6 +7,7 @@ analysis issues fill (statistical and health-economics plans) is referenced by n
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from enum import Enum
 from typing import Annotated, Any, Literal
@@ -62,10 +63,18 @@ class Arm(Strict):
 
 
 class Criterion(Strict):
-    """One eligibility criterion evaluated against the screening answers."""
+    """One eligibility criterion evaluated against the screening answers.
+
+    ``question`` is how the criterion is asked on a screening form: a yes/no question phrased so that
+    "yes" always means the criterion is met (the child may take part as far as this criterion goes), never
+    a double negative. A boolean criterion with ``expected: false`` (an exclusion such as "placement ending
+    planned") is asked the positive way round and the answer is mapped back to the stored field by
+    :func:`securebase.protocol.eligibility.answers_from_met`.
+    """
 
     id: str
     label: str
+    question: str | None = Field(None, description="Yes/no question whose 'yes' means the criterion is met")
     kind: Literal["age_range", "in_set", "any_in_set", "boolean"]
     field: str
     min_years: float | None = None
@@ -82,7 +91,19 @@ class Criterion(Strict):
             raise ValueError(f"a {self.kind} criterion needs a non-empty 'allowed' list")
         if self.kind == "boolean" and self.expected is None:
             raise ValueError("a boolean criterion needs 'expected: true' or 'expected: false'")
+        if self.question is not None:
+            q = self.question.strip()
+            if not q.endswith("?"):
+                raise ValueError(f"criterion '{self.id}': question must be a yes/no question ending in '?' (got {q!r})")
+            if re.search(r"\b(no|not|never|none)\b", q, re.IGNORECASE):
+                raise ValueError(f"criterion '{self.id}': question must be phrased positively so that 'yes' means "
+                                 f"eligible, without 'no', 'not', 'never' or 'none' (got {q!r})")
         return self
+
+    @property
+    def asked(self) -> str:
+        """The question shown to the person screening (the label turned into a question when none is set)."""
+        return self.question or f"Is this met: {self.label}?"
 
 
 class Factor(Strict):

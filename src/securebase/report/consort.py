@@ -77,7 +77,8 @@ def _reason_key(text: str | None) -> str:
 def consort_counts(session: Session, trial_id: str, *, primary_visit: str = "m12", primary_instrument: str = "sdq_parent",
                    primary_scale: str = "total", arms: tuple[str, ...] = ("intervention", "usual_care")) -> ConsortCounts:
     """Count every CONSORT box for a trial. Reads the screening log, allocations, visits, scores."""
-    screens = session.execute(select(ScreeningRecord).where(ScreeningRecord.trial_id == trial_id)).scalars().all()
+    screens = session.execute(select(ScreeningRecord).where(
+        ScreeningRecord.trial_id == trial_id, ScreeningRecord.outcome != "entered_in_error")).scalars().all()
     not_eligible = [s for s in screens if not s.eligible]
     ne_reasons: Counter[str] = Counter()
     for s in not_eligible:

@@ -67,12 +67,34 @@ def required_kinds(rec: ScreeningRecord) -> list[str]:
     return kinds
 
 
+KIND_LABELS = {"carer_consent": "Carer's consent", "child_assent": "Child's assent", "la_consent": "Local authority consent",
+               "qualitative": "Consent to a qualitative interview"}
+FORM_LABELS = {"carer_consent": "carer consent form", "la_consent": "local authority consent form",
+               "qualitative": "qualitative interview consent form", "assent_5_10": "pictorial assent form (5-10)",
+               "assent_11_15": "written assent form (11-15)", "consent_16_17": "young person's consent form (16-17)"}
+_VERSION_PREFIX = re.compile(r"^(version|ver\.?|v\.?)\s*", re.IGNORECASE)
+
+
+def normalise_version(version: str | None) -> str:
+    """"v1.0", "V 1.0", "version 1.0" and "1.0" are the same form version: "1.0"."""
+    return _VERSION_PREFIX.sub("", str(version or "").strip()).strip()
+
+
+def form_label(stored: str) -> str:
+    """A stored form version ("carer_consent v1.0") as people read it ("carer consent form, version 1.0")."""
+    form, _, version = stored.rpartition(" v")
+    if not form:
+        return stored
+    return f"{FORM_LABELS.get(form, form.replace('_', ' '))}, version {version}"
+
+
 def _form_version(kind: str, version: str, age: float | None) -> str:
-    if not VERSION_RE.match(str(version or "").strip()):
-        raise FieldError("form_version", version, "the approved form version number, like 2.1",
+    clean = normalise_version(version)
+    if not VERSION_RE.match(clean):
+        raise FieldError("form_version", version, "the approved form version number, like 2.1 (a leading 'v' is fine)",
                          "copy it from the footer of the signed form")
     form = assent_form(age) if kind == "child_assent" and age is not None else kind
-    return f"{form} v{version.strip()}"
+    return f"{form} v{clean}"
 
 
 def record_consent(uow: UnitOfWork, actor: Actor, screening_number: str, *, kind: str, form_version: str,
@@ -126,7 +148,8 @@ def consent_status(session: Session, actor: Actor, screening_number: str) -> dic
     return {"screening_number": rec.screening_number, "required": required, "given": given, "refused": refused,
             "complete": all(k in given for k in required) and not (set(refused) & set(required)),
             "child_form": assent_form(float(age)) if age is not None else None,
-            "signatures": [{"kind": c.kind, "form_version": c.form_version, "signatory_role": c.signatory_role,
+            "signatures": [{"id": c.id, "kind": c.kind, "kind_label": KIND_LABELS.get(c.kind, c.kind),
+                            "form_label": form_label(c.form_version), "form_version": c.form_version, "signatory_role": c.signatory_role,
                             "given": c.given, "signed_on": c.signed_on.isoformat(), "recorded_by": c.recorded_by}
                            for c in rows]}
 

@@ -204,6 +204,18 @@ def readiness(uow: UnitOfWork, p: Participant, scheme: Scheme) -> tuple[dict[str
     elif not screening.eligible:
         why = f": {screening.ineligible_reasons}" if screening.ineligible_reasons else ""
         problems.append(f"screening record {screening.screening_number} says not eligible{why}")
+    else:
+        # Re-check at randomisation (Sealed Envelope does the same): the protocol's criteria against the
+        # answers as they stand now (after any correction), with the age carried forward to today.
+        answers = dict(screening.answers or {})
+        if answers.get("age_years") is not None:
+            answers["age_years"] = float(answers["age_years"]) + (date.today() - screening.screened_on).days // 365.25
+        from securebase.protocol import check_eligibility
+        from securebase.trial.access import protocol_of
+
+        now = check_eligibility(protocol_of(s, p.trial_id), answers)
+        if not now.eligible:
+            problems.append(f"eligibility re-checked at randomisation: {now.summary()}")
     consents = s.execute(_CONSENTS, {"t": p.trial_id, "pk": p.id,
                                      "spk": screening.id if screening is not None else -1}).all()
     latest = {c.kind: c for c in consents}  # the latest record of each kind decides

@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from securebase.errors import ConflictError, FieldError
-from securebase.protocol import age_in_years, check_eligibility
+from securebase.errors import ConflictError, FieldError, InputError
+from securebase.protocol import Criterion, age_in_years, check_eligibility, summarise, unanswered
 from securebase.store import UnitOfWork
 from securebase.store.tables import ScreeningRecord
 from securebase.trial import access
@@ -52,11 +52,37 @@ def _clean_answers(answers: dict[str, Any], screened_on: date) -> dict[str, Any]
     return out
 
 
+class MissingAnswers(InputError):
+    """A screening form with questions left unanswered: nothing is saved."""
+
+    def __init__(self, criteria: list[Criterion]) -> None:
+        self.criteria = criteria
+        super().__init__("the screening form is incomplete and nothing was saved; answer every question: "
+                         + "; ".join(c.asked for c in criteria), missing=[c.id for c in criteria])
+
+
+def preview(session: Session, actor: Actor, *, site_code: str, answers: dict[str, Any],
+            screened_on: date | str | None = None) -> dict[str, Any]:
+    """Check a screening form without saving it: the cleaned answers, eligibility, each criterion as its
+    positive question with the answer given, and the criteria left unanswered (shown before saving)."""
+    access.require(actor, access.RECRUITMENT_ROLES, "screening a child")
+    access.require_site(actor, site_code)
+    access.check_site_exists(session, actor.trial_id, site_code)
+    on = access.not_future(access.parse_date(screened_on, "screened_on", access.today()), "screened_on")
+    protocol = access.protocol_of(session, actor.trial_id)
+    clean = _clean_answers(dict(answers), on)
+    result = check_eligibility(protocol, clean)
+    return {"answers": clean, "eligible": result.eligible, "reasons": list(result.reasons),
+            "questions": summarise(protocol, clean), "missing": unanswered(protocol, clean)}
+
+
 def screen(uow: UnitOfWork, actor: Actor, *, site_code: str, answers: dict[str, Any],
-           screened_on: date | str | None = None) -> ScreeningRecord:
+           screened_on: date | str | None = None, require_complete: bool = False) -> ScreeningRecord:
     """Log one child considered at ``site_code``; eligibility is evaluated from ``answers`` by the protocol.
 
-    Returns the new record, numbered ``SCR-<site>-NNNN`` in order within the site.
+    Returns the new record, numbered ``SCR-<site>-NNNN`` in order within the site. With
+    ``require_complete`` (the web form) a criterion left unanswered raises :class:`MissingAnswers` and
+    nothing is saved; otherwise it is logged as "answer missing" (not eligible).
     """
     access.require(actor, access.RECRUITMENT_ROLES, "screening a child")
     access.require_site(actor, site_code)
@@ -66,6 +92,8 @@ def screen(uow: UnitOfWork, actor: Actor, *, site_code: str, answers: dict[str, 
     protocol = access.protocol_of(uow.session, actor.trial_id)
     clean = _clean_answers(dict(answers), on)
     result = check_eligibility(protocol, clean)
+    if require_complete and result.missing:
+        raise MissingAnswers(unanswered(protocol, clean))
     uow.trial(actor.trial_id, for_update=True)
     n = uow.session.execute(select(func.count()).select_from(ScreeningRecord).where(
         ScreeningRecord.trial_id == actor.trial_id, ScreeningRecord.site_code == site_code)).scalar_one()
@@ -124,6 +152,12 @@ def to_dict(rec: ScreeningRecord) -> dict[str, Any]:
             "outcome": rec.outcome, "answers": dict(rec.answers or {}), "screened_by": rec.screened_by}
 
 
+def questions_of(session: Session, actor: Actor, screening_number: str) -> list[Any]:
+    """The record's answers as the protocol's positive questions (Yes / No / Not answered)."""
+    rec = access.screening(session, actor, screening_number)
+    return summarise(access.protocol_of(session, actor.trial_id), dict(rec.answers or {}))
+
+
 def list_screening(session: Session, actor: Actor, *, site_code: str | None = None,
                    outcome: str | None = None) -> list[dict[str, Any]]:
     """The screening log of the sites the actor can reach, newest first."""
@@ -146,7 +180,8 @@ def get_screening(session: Session, actor: Actor, screening_number: str) -> dict
 
 def consort_counts(session: Session, actor: Actor) -> dict[str, Any]:
     """Counts for the CONSORT diagram's enrolment boxes, with exclusion reasons tallied."""
-    rows = list_screening(session, actor)
+    every = list_screening(session, actor)
+    rows = [r for r in every if r["outcome"] != "entered_in_error"]  # corrections leave the counts
     outcomes = Counter(r["outcome"] for r in rows)
     reasons: Counter[str] = Counter()
     for r in rows:
@@ -156,4 +191,5 @@ def consort_counts(session: Session, actor: Actor) -> dict[str, Any]:
     return {"assessed": len(rows), "ineligible": outcomes["ineligible"], "ineligible_reasons": dict(reasons),
             "not_approached": outcomes["not_approached"], "declined": outcomes["declined"],
             "consented": outcomes["consented"], "enrolled": outcomes["enrolled"],
-            "declined_reasons": dict(Counter(r["declined_reason"] for r in rows if r["declined_reason"]))}
+            "declined_reasons": dict(Counter(r["declined_reason"] for r in rows if r["declined_reason"])),
+            "entered_in_error": len(every) - len(rows)}

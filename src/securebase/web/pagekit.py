@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse
@@ -24,8 +24,21 @@ async def posted(request: Request) -> dict[str, str]:
 Form = Annotated[dict[str, str], Depends(posted)]
 
 
+FLASH_COOKIE = "securebase_notice"
+
+
 def see_other(url: str, notice: str = "") -> RedirectResponse:
-    return RedirectResponse(url + (f"?notice={quote(notice)}" if notice else ""), status_code=303)
+    """Post/redirect/get. The success message travels in a short-lived HttpOnly cookie read once by the next
+    page, never in the URL, so scores and names do not land in browser history or server logs."""
+    resp = RedirectResponse(url, status_code=303)
+    if notice:
+        resp.set_cookie(FLASH_COOKIE, quote(notice[:1500]), max_age=120, path="/", httponly=True, samesite="strict")
+    return resp
+
+
+def read_flash(request: Request) -> str:
+    raw = request.cookies.get(FLASH_COOKIE, "")
+    return unquote(raw) if raw else ""
 
 
 def yesno(value: str | None) -> bool | None:

@@ -49,19 +49,16 @@ def events_get(request: Request, trial_id: str, user: User) -> HTMLResponse:
 
 
 def queries_page(request: Request, user: str, trial_id: str, *, error: str = "", status: int = 200) -> HTMLResponse:
-    rows = read(request, user, trial_id, queries.list_queries)
-    sections: list[dict[str, Any]] = [{"heading": "Data queries", "table": {
-        "columns": ["#", "participant", "on", "question", "status", "answer"],
-        "rows": [[link(f"/trials/{trial_id}/queries/{q['id']}", str(q["id"])), q["participant_id"],
-                  f"{q['table_name']} {q['record_id']} {q['field']}", q["question"], q["status"], q["answer"]]
-                 for q in rows], "empty": "No data query."}}]
-    if read(request, user, trial_id, lambda s, a: a.has(*queries.RAISERS)):
-        sections.append({"heading": "Raise a query", "form": form(f"/trials/{trial_id}/queries", [
-            field("participant_id", "Participant", required=True),
-            field("table_name", "Record type", "select", options=[(t, t) for t in queries.QUERYABLE], required=True),
-            field("record_id", "Record number", "number", required=True, help="from the participant's scores or audit trail"),
-            field("field", "Field", required=True), field("question", "Question", "textarea", required=True)],
-            "Raise query", form_id="query-form")})
+    from securebase.trial import field_queries
+
+    rows = [[link(f"/trials/{trial_id}/queries/{q['id']}", f"Query {q['id']}"),
+             link(f"/trials/{trial_id}/participants/{q['participant_id']}", q["participant_id"]), q["about"],
+             q["question"], q["status"], q["age"], q["answer"]]
+            for q in read(request, user, trial_id, field_queries.listing)]
+    sections: list[dict[str, Any]] = [{"heading": "Data queries", "text": [
+        "Raise a query beside the item on a form, or from the participant page."], "table": {
+        "columns": ["query", "participant", "about", "question", "status", "open for", "answer"],
+        "rows": rows, "empty": "No data query."}}]
     return page(request, "Queries", sections, trial_id=trial_id, error=error, status=status)
 
 
@@ -83,8 +80,15 @@ def queries_post(request: Request, trial_id: str, user: User, data: Form) -> Res
 
 
 def query_page(request: Request, user: str, trial_id: str, qid: int, *, error: str = "", status: int = 200) -> HTMLResponse:
-    q = read(request, user, trial_id, lambda s, a: queries.get_query(s, a, qid))
-    sections: list[dict[str, Any]] = [{"dl": [(k.replace("_", " "), v) for k, v in q.items()]}]
+    from securebase.trial import field_queries
+
+    q = read(request, user, trial_id, lambda s, a: field_queries.one(s, a, qid))
+    about = q["about"]
+    sections: list[dict[str, Any]] = [{"dl": [
+        ("Participant", q["participant_id"]), ("Site", q["site"]), ("About", about), ("Question", q["question"]),
+        ("Status", q["status"]), ("Open for", q["age"]), ("Raised by", q["raised_by"]), ("Raised at (UTC)", q["raised_at"]),
+        ("Answer", q["answer"]), ("Answered by", q["answered_by"]), ("Closed by", q["closed_by"])],
+        "links": [link(f"/trials/{trial_id}/participants/{q['participant_id']}", f"Participant {q['participant_id']}")]}]
     base = f"/trials/{trial_id}/queries/{qid}"
     if q["status"] != "closed" and read(request, user, trial_id, lambda s, a: a.has(*queries.ANSWERERS)):
         sections.append({"heading": "Answer", "form": form(f"{base}/answer", [

@@ -2,6 +2,7 @@
 
 from securebase.store.tables.audit import AuditHead, AuditRecord
 from securebase.store.tables.base import Base, utcnow
+from securebase.store.tables.contacts import UserContact
 from securebase.store.tables.core import (
     Allocation,
     ApiToken,
@@ -24,6 +25,7 @@ from securebase.store.tables.core import (
     Visit,
     Withdrawal,
 )
+from securebase.store.tables.corrections import EnteredInError
 from securebase.store.tables.people import (
     Household,
     Invitation,
@@ -54,5 +56,5 @@ __all__ = [
     "RandomisationListEntry", "ResourceUse", "Response", "Score", "ScreeningRecord", "Site", "Transcript", "Trial",
     "UnblindingRequest", "User", "UserRole", "Visit", "Withdrawal", "utcnow",
     "AdverseEvent", "AdverseEventReport", "BlindingGuess", "ProtocolDeviation", "SafeguardingConcern",
-    "SafeguardingFollowUp", "SafetyContact", "LoginThrottle", "TotpFactor", "WebSession",
+    "SafeguardingFollowUp", "SafetyContact", "LoginThrottle", "TotpFactor", "WebSession", "EnteredInError", "UserContact",
 ]
