@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass, field
+from datetime import date
 from enum import Enum
 from importlib import resources
 from pathlib import Path
@@ -50,6 +51,11 @@ class ReportData:
     seeds: dict[str, Any] = field(default_factory=dict)
     plans: dict[str, str] = field(default_factory=dict)
     economics_dir: Path | None = None  # where write_outputs saved the plots, reused instead of re-plotting
+    as_of: date | None = None  # the data cut the report describes (default: the CONSORT counts' date, else today)
+
+    @property
+    def data_date(self) -> date:
+        return self.as_of or self.consort.as_of or date.today()
 
 
 def _env() -> jinja2.Environment:
@@ -164,7 +170,7 @@ def render_html(data: ReportData, kind: ReportKind, actor: Actor) -> str:
         economics_direction="All differences are intervention minus usual care.", economics_statements=econ_statements,
         cost_consequence=cc_table, economics_figures=econ_figs, economics_note=econ_note,
         cheers=cheers_rows(data.economics_plan, p, closed=closed), themes=data.themes, provenance=prov,
-        actor=actor.username)
+        actor=actor.username, as_of=data.data_date.isoformat())
 
 
 def build_report(data: ReportData, kind: ReportKind | str, actor: Actor, out_dir: Path, *, pdf: bool = True,
