@@ -64,14 +64,28 @@ def _env() -> jinja2.Environment:
 
 
 def _effects_table(effects: list[dict[str, Any]]) -> dict[str, Any]:
+    """The outcomes table. A row that could not be estimated says "not analysed" and points to a
+    numbered note with the reason (never an empty interval or a software message in a cell)."""
     header = ["Outcome", "Analysis", "n (int / usual)", "Effect (intervention minus usual care)", "95% CI", "p",
               "Adjusted p"]
-    rows = []
+    rows, notes = [], []
+
+    def mark(text: str) -> str:
+        if text not in notes:
+            notes.append(text)
+        return f"[{notes.index(text) + 1}]"
+
     for e in effects:
-        rows.append([e["label"], e.get("model", ""), e.get("n", ""), f"{e.get('measure', '')} {fmt(e['estimate'])}".strip(),
+        refs = " ".join(mark(n) for n in e.get("notes", []))
+        if e.get("estimate") is None:
+            rows.append([f"{e['label']} {refs}".strip(), f"not analysed {mark(e.get('not_analysed', 'not analysed'))}",
+                         "", "", "", "", ""])
+            continue
+        rows.append([f"{e['label']} {refs}".strip(), e.get("model", ""), e.get("n", ""),
+                     f"{e.get('measure', '')} {fmt(e['estimate'])}".strip(),
                      f"{fmt(e['ci_lower'])} to {fmt(e['ci_upper'])}", fmt_p(e.get("p_value")),
-                     fmt_p(e.get("p_adjusted")) if e.get("p_adjusted") is not None else "–"])
-    return {"header": header, "rows": rows}
+                     fmt_p(e.get("p_adjusted")) if e.get("p_adjusted") is not None else "not in the family"])
+    return {"header": header, "rows": rows, "notes": notes}
 
 
 def _economics_parts(cea: Any, plot_dir: Path | None = None) -> tuple[dict[str, Any] | None, list[str], dict[str, Any] | None, list[dict[str, str]]]:

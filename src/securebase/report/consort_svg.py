@@ -138,7 +138,7 @@ def consort_svg(c: ConsortCounts, *, by_arm: bool, arm_labels: dict[str, str] | 
         for col, x in zip(columns, xs, strict=True):
             key = f"{name.lower()}:{col['arm']}"
             bottoms.append(cv.box(x, top, lines(col), data=key))
-        nxt = max(bottoms) + 25
+        nxt = max(bottoms, default=top) + 25
         if name != "Analysis":
             for b, x in zip(bottoms, xs, strict=True):
                 cv.arrow(x + W_BOX / 2, b, x + W_BOX / 2, nxt)
