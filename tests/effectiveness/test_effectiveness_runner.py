@@ -77,9 +77,13 @@ def test_cli_analyse_writes_json_and_markdown(tmp_path, care_trial, capsys):
 
 
 def test_cli_errors_are_messages_not_tracebacks(tmp_path, capsys):
-    rc = main(["analyse", "--plan", "ng26-care", "--data", str(REF / "trial.csv"), "--out", str(tmp_path)])
+    rc = main(["analyse", "--plan", "ng26-care", "--data", str(REF / "trial.csv"), "--out", str(tmp_path),
+               "--stop-on-error"])
     err = capsys.readouterr().err
     assert rc == 2 and "Traceback" not in err and "rpq_total_12" in err
+    rc = main(["analyse", "--plan", "ng26-care", "--data", str(REF / "trial.csv"), "--out", str(tmp_path)])
+    out = capsys.readouterr().out  # keeps going by default and lists what it could not analyse
+    assert rc == 0 and "NOT ANALYSED  attachment_rpq" in out and "rpq_total_12" in out
     rc = main(["analyse", "--plan", "no-such-plan.yaml", "--data", str(REF / "trial.csv"), "--out", str(tmp_path)])
     assert rc == 2 and "plan file not found" in capsys.readouterr().err
 

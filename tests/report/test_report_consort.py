@@ -105,12 +105,19 @@ def test_every_consort_number_reconciles_with_the_database(care_trial) -> None: 
             assert arm.received == arm.allocated
         assert arm.followed_up == _count(store, f"SELECT count(*) FROM visits WHERE visit_id = 'm12' AND "
                                                 f"status IN ('completed', 'partial') AND participant_pk IN ({q})")
-        assert arm.lost == arm.allocated - arm.followed_up
-        assert sum(arm.lost_reasons.values()) == arm.lost
+        done = "SELECT participant_pk FROM visits WHERE visit_id = 'm12' AND status IN ('completed', 'partial')"
+        wd = "SELECT participant_pk FROM withdrawals WHERE level = 'follow_up'"
+        assert (arm.followed_up + arm.withdrawn + arm.missed + arm.lost + arm.in_window + arm.not_yet_due
+                == arm.allocated)
+        assert arm.missed == _count(store, f"SELECT count(*) FROM visits WHERE visit_id = 'm12' AND status = 'missed' "
+                                           f"AND participant_pk IN ({q}) AND participant_pk NOT IN ({wd})")
+        assert sum(arm.missed_reasons.values()) == arm.missed
+        assert (arm.lost, arm.in_window, arm.not_yet_due) == (0, 0, 0)  # every window closed in 2025
+        assert sum(arm.not_analysed_reasons.values()) == arm.not_analysed
         assert arm.analysed == _count(store, f"SELECT count(*) FROM scores WHERE value IS NOT NULL AND scale = 'total' "
                                              f"AND participant_pk IN ({q})")
         assert arm.withdrawn == _count(store, f"SELECT count(*) FROM withdrawals WHERE level = 'follow_up' "
-                                              f"AND participant_pk IN ({q})")
+                                              f"AND participant_pk IN ({q}) AND participant_pk NOT IN ({done})")
     assert c.pooled()["allocated"] == c.randomised
 
 

@@ -8,6 +8,8 @@ This is the one module through which analysis reads the store. Rules:
 - the allocation columns (``arm``, ``treat``, ``therapist``, ``sessions_offered``, ``sessions_attended``,
   ``complier``) are present only when the actor may see allocation; a blinded actor gets the frames
   without them (pooled analyses, blinded data review);
+- a data cut ``as_of`` (default: no cut) keeps only what was known on that date: children randomised,
+  visits completed, events, sessions and resource-use periods ended on or before it (an interim report);
 - a participant who withdrew from further data use contributes only what was collected before the
   withdrawal date (visits completed on or before it; events on or before it);
 - scored outcomes come from the ``scores`` table: SDQ parent scales, RPQ total, Kerns security, blinded
@@ -92,14 +94,15 @@ def _cutoffs(session: Session, trial_id: str) -> dict[int, date]:
     return {pk: d for pk, d in rows}
 
 
-def extract_datasets(session: Session, actor: Actor) -> TrialDatasets:
-    """The three analysis frames of the actor's trial (sites the actor can reach)."""
+def extract_datasets(session: Session, actor: Actor, *, as_of: date | None = None) -> TrialDatasets:
+    """The three analysis frames of the actor's trial (sites the actor can reach), at the data cut ``as_of``."""
     access.require(actor, access.READ_ROLES | {access.Role.health_economist, access.Role.dmc_member},
                    "extracting analysis datasets")
     trial_id = actor.trial_id
     protocol = access.protocol_of(session, trial_id)
     unblinded = actor.can_see_allocation()
-    alloc = {a.participant_pk: a for a in session.execute(select(Allocation).where(Allocation.trial_id == trial_id)).scalars()}
+    alloc = {a.participant_pk: a for a in session.execute(select(Allocation).where(Allocation.trial_id == trial_id)).scalars()
+             if as_of is None or a.allocated_on <= as_of}
     parts = [p for p in session.execute(select(Participant).where(Participant.trial_id == trial_id)
                                         .order_by(Participant.participant_id)).scalars()
              if p.id in alloc and actor.can_reach_site(p.site_code)]
@@ -108,7 +111,7 @@ def extract_datasets(session: Session, actor: Actor) -> TrialDatasets:
     visits = [v for v in session.execute(select(Visit).where(Visit.trial_id == trial_id)).scalars()]
     vmap = {v.id: v for v in visits}
     def usable(pk: int, d: date | None) -> bool:
-        return d is not None and (pk not in cut or d <= cut[pk])
+        return d is not None and (pk not in cut or d <= cut[pk]) and (as_of is None or d <= as_of)
     done = {v.id for v in visits if v.status in ("completed", "partial") and usable(v.participant_pk, v.completed_on)}
     scores: dict[tuple[int, str, int], float] = {}
     extra: dict[tuple[int, str, int], float] = {}
@@ -144,6 +147,8 @@ def extract_datasets(session: Session, actor: Actor) -> TrialDatasets:
     sessions: dict[int, list[InterventionSession]] = {}
     if unblinded:
         for ses in session.execute(select(InterventionSession).where(InterventionSession.trial_id == trial_id)).scalars():
+            if as_of is not None and ses.offered_on is not None and ses.offered_on > as_of:
+                continue
             sessions.setdefault(ses.participant_pk, []).append(ses)
     threshold = protocol.intervention_arm.compliance_threshold_sessions
     rows, vrows = [], []
@@ -192,6 +197,8 @@ def extract_datasets(session: Session, actor: Actor) -> TrialDatasets:
     participants = pd.DataFrame(rows, columns=cols)
     vcols = [c for c in schema.VISIT_COLUMNS if unblinded or c not in ALLOCATION_COLUMNS] + list(schema.SCORED_OUTCOMES)
     visits_df = pd.DataFrame(vrows, columns=vcols)
+    if as_of is not None:  # a resource-use period not yet ended on the cut date is not yet known
+        cut = {p.id: min(cut.get(p.id, as_of), as_of) for p in parts}
     return TrialDatasets(participants, visits_df, _resource_frame(session, parts, alloc, cut, unblinded, protocol), not unblinded)
 
 
@@ -269,17 +276,18 @@ def _resource_frame(session: Session, parts: list[Participant], alloc: dict[int,
     return pd.DataFrame(rows, columns=cols)
 
 
-def extract(store: Any, trial_id: str, username: str) -> TrialDatasets:
-    """Open a read session on ``store`` and extract for ``username``; the extraction is audited."""
+def extract(store: Any, trial_id: str, username: str, *, as_of: date | None = None) -> TrialDatasets:
+    """Open a read session on ``store`` and extract for ``username`` (data cut ``as_of``); audited."""
     from securebase.trial.audit_view import actor_for
 
     with store.read() as session:
         if session.get(Trial, trial_id) is None:
             raise access.NotFound(f"trial '{trial_id}' is not in this store")
         actor = actor_for(session, username, trial_id)
-        data = extract_datasets(session, actor)
+        data = extract_datasets(session, actor, as_of=as_of)
     with store.unit_of_work(actor=username) as uow:
         uow.log_event("dataset_extracted", table_name="analysis", record_id=trial_id, trial_id=trial_id,
-                      detail={"participants": len(data.participants), "blinded": data.blinded})
+                      detail={"participants": len(data.participants), "blinded": data.blinded,
+                              **({"as_of": as_of.isoformat()} if as_of else {})})
         uow.commit()
     return data

@@ -18,6 +18,8 @@ def report(
     boot: int = typer.Option(1000, "--boot", help="Bootstrap replicates per imputed set (closed report)."),
     seed: int = typer.Option(1, help="Seed of the bootstrap and imputation (stored in the provenance)."),
     db: str | None = typer.Option(None, "--db", help="Store URL; default SECUREBASE_DATABASE_URL."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Analysis date (YYYY-MM-DD): the data cut the report "
+                                     "describes; records dated later are left out. Default today."),
 ) -> None:
     """Write the CONSORT flow, baseline table, outcomes, cost effectiveness, CHEERS items and provenance."""
     from securebase.errors import FieldError
@@ -25,7 +27,16 @@ def report(
 
     if kind not in ("open", "closed"):
         raise FieldError("--kind", kind, "'open' or 'closed'")
-    files = report_from_store(store(db), trial, as_user, kind, out, console=console, pdf=pdf, n_boot=boot, seed=seed)
+    cut = None
+    if as_of is not None:
+        from datetime import date
+
+        try:
+            cut = date.fromisoformat(as_of)
+        except ValueError:
+            raise FieldError("--as-of", as_of, "a date as YYYY-MM-DD, e.g. 2026-06-30") from None
+    files = report_from_store(store(db), trial, as_user, kind, out, console=console, pdf=pdf, n_boot=boot, seed=seed,
+                              as_of=cut)
     for k, path in files.items():
         console.print(f"{k.upper()}: {path}")
 

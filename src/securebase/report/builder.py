@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass, field
+from datetime import date
 from enum import Enum
 from importlib import resources
 from pathlib import Path
@@ -51,6 +52,11 @@ class ReportData:
     plans: dict[str, str] = field(default_factory=dict)
     economics_dir: Path | None = None  # where write_outputs saved the plots, reused instead of re-plotting
     harms: dict[str, Any] | None = None  # report.harms tables (built for the report kind)
+    as_of: date | None = None  # the data cut the report describes (default: the CONSORT counts' date, else today)
+
+    @property
+    def data_date(self) -> date:
+        return self.as_of or self.consort.as_of or date.today()
 
 
 def _env() -> jinja2.Environment:
@@ -59,14 +65,28 @@ def _env() -> jinja2.Environment:
 
 
 def _effects_table(effects: list[dict[str, Any]]) -> dict[str, Any]:
+    """The outcomes table. A row that could not be estimated says "not analysed" and points to a
+    numbered note with the reason (never an empty interval or a software message in a cell)."""
     header = ["Outcome", "Analysis", "n (int / usual)", "Effect (intervention minus usual care)", "95% CI", "p",
               "Adjusted p"]
-    rows = []
+    rows, notes = [], []
+
+    def mark(text: str) -> str:
+        if text not in notes:
+            notes.append(text)
+        return f"[{notes.index(text) + 1}]"
+
     for e in effects:
-        rows.append([e["label"], e.get("model", ""), e.get("n", ""), f"{e.get('measure', '')} {fmt(e['estimate'])}".strip(),
+        refs = " ".join(mark(n) for n in e.get("notes", []))
+        if e.get("estimate") is None:
+            rows.append([f"{e['label']} {refs}".strip(), f"not analysed {mark(e.get('not_analysed', 'not analysed'))}",
+                         "", "", "", "", ""])
+            continue
+        rows.append([f"{e['label']} {refs}".strip(), e.get("model", ""), e.get("n", ""),
+                     f"{e.get('measure', '')} {fmt(e['estimate'])}".strip(),
                      f"{fmt(e['ci_lower'])} to {fmt(e['ci_upper'])}", fmt_p(e.get("p_value")),
-                     fmt_p(e.get("p_adjusted")) if e.get("p_adjusted") is not None else "–"])
-    return {"header": header, "rows": rows}
+                     fmt_p(e.get("p_adjusted")) if e.get("p_adjusted") is not None else "not in the family"])
+    return {"header": header, "rows": rows, "notes": notes}
 
 
 def _economics_parts(cea: Any, plot_dir: Path | None = None) -> tuple[dict[str, Any] | None, list[str], dict[str, Any] | None, list[dict[str, str]]]:
@@ -165,7 +185,7 @@ def render_html(data: ReportData, kind: ReportKind, actor: Actor) -> str:
         economics_direction="All differences are intervention minus usual care.", economics_statements=econ_statements,
         cost_consequence=cc_table, economics_figures=econ_figs, economics_note=econ_note,
         cheers=cheers_rows(data.economics_plan, p, closed=closed), themes=data.themes, provenance=prov,
-        actor=actor.username, harms=data.harms)
+        actor=actor.username, harms=data.harms, as_of=data.data_date.isoformat())
 
 
 def build_report(data: ReportData, kind: ReportKind | str, actor: Actor, out_dir: Path, *, pdf: bool = True,

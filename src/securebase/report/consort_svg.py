@@ -31,6 +31,23 @@ def _wrap(text: str, width: int = 46) -> list[str]:
     return lines
 
 
+def _follow_up_lines(a: dict, visit_label: str, as_of: str) -> list[str]:
+    """The follow-up box: the six mutually exclusive categories at the analysis date, zeros left out
+    except the assessed line and lost to follow-up (CONSORT asks for both even when nil)."""
+    lines = [f"Assessed at {visit_label} (n = {a['followed_up']})"]
+    if a.get("not_yet_due"):
+        lines.append(f"Not yet due on {as_of} (n = {a['not_yet_due']})")
+    if a.get("in_window"):
+        lines.append(f"Visit window open on {as_of} (n = {a['in_window']})")
+    if a.get("missed"):
+        lines += [f"Missed the visit (n = {a['missed']})"] + _reasons(a.get("missed_reasons", {}), 4)
+    lines += [f"Lost to follow-up (n = {a['lost']})"] + _reasons(a.get("lost_reasons", {}), 2)
+    if a.get("withdrawn"):
+        lines.append(f"Withdrew from follow-up (n = {a['withdrawn']})")
+    lines.append(f"Discontinued intervention (n = {a['discontinued_intervention']})")
+    return lines
+
+
 class _Canvas:
     def __init__(self) -> None:
         self.parts: list[str] = []
@@ -74,6 +91,7 @@ def consort_svg(c: ConsortCounts, *, by_arm: bool, arm_labels: dict[str, str] | 
     """The flow diagram. ``by_arm=False`` (the open report) pools every post-randomisation box."""
     arm_labels = arm_labels or {}
     visit_label = visit_label or c.primary_visit
+    as_of = c.as_of.isoformat() if c.as_of else "the analysis date"
     cv = _Canvas()
     cx = 330 if by_arm else 180
     width = 960 if by_arm else 760
@@ -98,11 +116,10 @@ def consort_svg(c: ConsortCounts, *, by_arm: bool, arm_labels: dict[str, str] | 
                                   f"Received allocated intervention (n = {a['received']})",
                                   f"Did not receive allocated intervention (n = {a['not_received']})"]
          + _reasons(a.get("not_received_reasons", {}), 3)),
-        ("Follow-up", lambda a: [f"Assessed at {visit_label} (n = {a['followed_up']})",
-                                 f"Lost to follow-up (n = {a['lost']})"] + _reasons(a["lost_reasons"], 4)
-         + [f"Discontinued intervention (n = {a['discontinued_intervention']})"]),
+        ("Follow-up", lambda a: _follow_up_lines(a, visit_label, as_of)),
         ("Analysis", lambda a: [f"Analysed, primary outcome (n = {a['analysed']})",
-                                f"Not analysed: outcome missing (n = {a['not_analysed']})"]),
+                                f"Not analysed (n = {a['not_analysed']})"]
+         + _reasons(a.get("not_analysed_reasons", {}), 6)),
     ]
     if by_arm:
         columns = [dict(vars(a)) for a in c.arms]
@@ -121,7 +138,7 @@ def consort_svg(c: ConsortCounts, *, by_arm: bool, arm_labels: dict[str, str] | 
         for col, x in zip(columns, xs, strict=True):
             key = f"{name.lower()}:{col['arm']}"
             bottoms.append(cv.box(x, top, lines(col), data=key))
-        nxt = max(bottoms) + 25
+        nxt = max(bottoms, default=top) + 25
         if name != "Analysis":
             for b, x in zip(bottoms, xs, strict=True):
                 cv.arrow(x + W_BOX / 2, b, x + W_BOX / 2, nxt)

@@ -16,9 +16,12 @@ def effect_rows(results: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]
     rows, forest = [], []
     for o in results.outcomes:
         res = o.primary.result
+        notes = list(o.primary.notes)
         if res is None:
-            rows.append({"label": o.label, "model": f"not analysed: {o.primary.error}", "n": "", "estimate": None,
-                         "ci_lower": None, "ci_upper": None, "p_value": None, "p_adjusted": None})
+            why = ("Not analysed under the plan's sparse-data rule: " if o.primary.by_rule
+                   else "Not analysed: ") + (o.primary.error or "no reason recorded")
+            rows.append({"label": o.label, "model": "", "n": "", "estimate": None, "ci_lower": None,
+                         "ci_upper": None, "p_value": None, "p_adjusted": None, "not_analysed": why, "notes": notes})
             continue
         est = res.primary
         lo, hi = est.ci
@@ -26,7 +29,7 @@ def effect_rows(results: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]
         measure = "ratio" if est.transform == "exp" else "difference"
         rows.append({"label": o.label + (" (primary)" if o.role == "primary" else ""), "model": res.model, "n": n,
                      "measure": measure, "estimate": est.estimate, "ci_lower": lo, "ci_upper": hi,
-                     "p_value": est.p_value, "p_adjusted": o.adjusted_p})
+                     "p_value": est.p_value, "p_adjusted": o.adjusted_p, "notes": notes})
     primary = next((o for o in results.outcomes if o.role == "primary" and o.primary.result is not None), None)
     if primary is not None:
         for sg in primary.subgroups:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,8 @@ from securebase.report.harms import harms_from_store
 from securebase.store import Store
 
 
-def delivery_log(store: Store, trial_id: str) -> pd.DataFrame:
-    """The intervention delivery log (unblinded use only): one row per session offered."""
+def delivery_log(store: Store, trial_id: str, as_of: date | None = None) -> pd.DataFrame:
+    """The intervention delivery log (unblinded use only): one row per session offered (by ``as_of``)."""
     from sqlalchemy import select
 
     from securebase.store.tables import InterventionSession, Participant
@@ -26,7 +27,8 @@ def delivery_log(store: Store, trial_id: str) -> pd.DataFrame:
                                 InterventionSession.attended, InterventionSession.therapist,
                                 InterventionSession.duration_minutes)
                          .join(Participant, Participant.id == InterventionSession.participant_pk)
-                         .where(InterventionSession.trial_id == trial_id)).all()
+                         .where(InterventionSession.trial_id == trial_id,
+                                *([InterventionSession.offered_on <= as_of] if as_of else []))).all()
     return pd.DataFrame(rows, columns=["participant_id", "session_number", "attended", "therapist", "minutes"])
 
 
@@ -46,13 +48,13 @@ def qualitative_themes(store: Store, trial_id: str) -> list[dict[str, Any]]:
 
 
 def run_economics(proto: Protocol, part: pd.DataFrame, resource_use: pd.DataFrame, store: Store, out: Path,
-                  console: Console, *, seed: int, n_boot: int) -> tuple[Any, Any]:
+                  console: Console, *, seed: int, n_boot: int, as_of: date | None = None) -> tuple[Any, Any]:
     from securebase.analysis.economics.analysis import CostEffectivenessAnalysis, write_outputs
     from securebase.analysis.economics.plan import load_plan
 
     plan = load_plan(proto.analysis_plans.health_economics or proto.id)
     console.print(f"Cost-effectiveness plan for {plan.trial}: {n_boot} bootstrap replicates per imputed set")
-    cea = CostEffectivenessAnalysis(plan, n_boot=n_boot, seed=seed).fit(part, resource_use, delivery_log(store, proto.id))
+    cea = CostEffectivenessAnalysis(plan, n_boot=n_boot, seed=seed).fit(part, resource_use, delivery_log(store, proto.id, as_of))
     write_outputs(cea, out / "economics")
     (out / "economics" / "summary.txt").write_text(cea.summary(), encoding="utf-8")
     return cea, plan
@@ -60,8 +62,9 @@ def run_economics(proto: Protocol, part: pd.DataFrame, resource_use: pd.DataFram
 
 def report_from_store(store: Store, trial_id: str, username: str, kind: ReportKind | str, out: Path, *,
                       console: Console | None = None, pdf: bool = True, n_boot: int = 1000, seed: int = 1,
-                      name: str = "report") -> dict[str, Path]:
-    """Extract the datasets as ``username``, run the plans (closed report only) and write the report."""
+                      name: str = "report", as_of: date | None = None) -> dict[str, Path]:
+    """Extract the datasets as ``username`` at the data cut ``as_of`` (default today), run the plans
+    (closed report only) and write the report."""
     from securebase.analysis.datasets import extract
     from securebase.protocol.loader import protocol_from_yaml_text
     from securebase.report.consort import consort_counts
@@ -71,6 +74,7 @@ def report_from_store(store: Store, trial_id: str, username: str, kind: ReportKi
 
     console = console or Console(quiet=True)
     kind = ReportKind(kind)
+    as_of = as_of or date.today()
     with store.read() as session:
         trial = session.get(Trial, trial_id)
         if trial is None:
@@ -79,11 +83,11 @@ def report_from_store(store: Store, trial_id: str, username: str, kind: ReportKi
             raise NotFound(f"trial '{trial_id}' is not in this store; check the trial id")
         actor = actor_for(session, username, trial_id)
         proto = protocol_from_yaml_text(trial.protocol_yaml, f"trial {trial_id} protocol")
-        consort = consort_counts(session, trial_id)
+        consort = consort_counts(session, trial_id, as_of=as_of)
     if kind == ReportKind.closed and not actor.can_see_allocation():
         raise BlindingError("the closed (by-arm) report is for unblinded roles (the data monitoring committee, "
                             "unblinded statistician); produce the open report instead: --kind open")
-    data = extract(store, trial_id, username)
+    data = extract(store, trial_id, username, as_of=as_of)
     part, visits = data.participants, data.visits
     out.mkdir(parents=True, exist_ok=True)
     effects: list[dict[str, Any]] = []
@@ -92,17 +96,19 @@ def report_from_store(store: Store, trial_id: str, username: str, kind: ReportKi
     cea = he_plan = None
     if kind == ReportKind.closed:
         effects, subgroups, plans = effects_from_plan(proto, part, visits, out, console)
-        cea, he_plan = run_economics(proto, part, data.resource_use, store, out, console, seed=seed, n_boot=n_boot)
+        cea, he_plan = run_economics(proto, part, data.resource_use, store, out, console, seed=seed, n_boot=n_boot,
+                                   as_of=as_of)
         plans["health economics"] = f"{he_plan.trial} ({he_plan.price_year} prices)"
     rd = ReportData(proto, part, visits, consort, effects=effects, subgroups=subgroups, economics=cea,
                     economics_plan=he_plan, themes=qualitative_themes(store, trial_id),
                     seeds={"bootstrap and imputation": seed,
                            "randomisation": "stored with the trial, concealed (not printed in reports)"}, plans=plans,
-                    economics_dir=out / "economics" if cea is not None else None)
+                    economics_dir=out / "economics" if cea is not None else None, as_of=as_of)
     rd.harms = harms_from_store(store, proto, actor, closed=kind == ReportKind.closed)
     files = build_report(rd, kind, actor, out, pdf=pdf, name=name)
     with store.unit_of_work(actor=username) as uow:
         uow.log_event("report_produced", table_name="report", record_id=trial_id, trial_id=trial_id,
-                      detail={"kind": kind.value, "files": [p.name for p in files.values()]})
+                      detail={"kind": kind.value, "files": [p.name for p in files.values()],
+                              "as_of": as_of.isoformat()})
         uow.commit()
     return files

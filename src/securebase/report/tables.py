@@ -59,7 +59,7 @@ def pooled_outcomes(part: pd.DataFrame, outcomes: list[tuple[str, str]]) -> dict
         col12 = f"{stem}_12"
         done = int(part[col12].notna().sum()) if col12 in part.columns else 0
         rows.append([label] + cells + [f"{done}/{n} ({100 * done / max(n, 1):.0f}%)"])
-    return {"header": header, "rows": rows}
+    return {"header": header, "rows": rows, "notes": []}
 
 
 def fmt(x: Any, digits: int = 2) -> str:

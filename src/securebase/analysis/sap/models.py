@@ -120,6 +120,35 @@ class Subgroup(_Strict):
     levels: list[str] = Field(default_factory=list)
 
 
+class SparseData(_Strict):
+    """The pre-specified rule for sparse data (declared in the plan before the data are seen).
+
+    A level of a factor covariate (or of a subgroup) is *sparse* for an outcome when, among the
+    participants analysed, it has fewer than ``min_events`` events, or fewer than ``min_events``
+    participants without the event (binary outcomes), or (subgroups) fewer than ``min_per_arm``
+    participants in either arm. Events: a 1 for a binary outcome, a count above 0 for a count
+    outcome, the event code for time to event; a continuous outcome has no events, so only the
+    subgroup rule applies to it. The engine first merges each sparse level into the level ``merge``
+    names for it; if a level is still sparse it applies ``otherwise``:
+
+    - ``drop_covariate``: fit the model without that covariate (a subgroup: the subgroup analysis is
+      reported as not estimable); the result records the departure;
+    - ``not_analysed``: report the analysis as not analysed, with the rule that excluded it.
+
+    A stratum of a stratified Cox model with no events contributes nothing to the partial likelihood
+    and is kept; the result says how many there were.
+    """
+
+    min_events: int = Field(1, ge=1)
+    min_per_arm: int = Field(1, ge=1, description="subgroups: fewest participants per arm in each level")
+    merge: dict[str, dict[str, str]] = Field(default_factory=dict,
+                                             description='variable -> {sparse level: the level it joins}; '
+                                                         '"*" for any sparse level of that variable; the target "(largest)" is the '
+                                                         'largest level that is not sparse')
+    otherwise: Literal["drop_covariate", "not_analysed"] = "not_analysed"
+    rationale: str = ""
+
+
 class Multiplicity(_Strict):
     family: list[str] = Field(description="outcome ids tested together (fixed sequence: in testing order)")
     method: Literal["holm", "hochberg", "fixed_sequence", "bonferroni", "none"]
@@ -141,6 +170,7 @@ class Plan(_Strict):
     subgroups: list[Subgroup] = Field(default_factory=list)
     outcomes: list[Outcome]
     multiplicity: Multiplicity
+    sparse_data: SparseData = Field(default_factory=SparseData)
 
     def outcome(self, outcome_id: str) -> Outcome:
         for o in self.outcomes:

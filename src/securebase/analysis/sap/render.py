@@ -63,4 +63,15 @@ def render_plan(plan: Plan, fmt: str = "text") -> str:
     out.append(f"{b}Family: {', '.join(mu.family)}; method: {mu.method.replace('_', ' ')}; alpha {mu.alpha}.")
     if mu.rationale:
         out.append(f"{b}{mu.rationale}")
+    sd = plan.sparse_data
+    out += ["", f"{h2}Sparse data",
+            f"{b}A factor level with fewer than {sd.min_events} event(s) (or non-events, binary outcomes), or a subgroup "
+            f"level with fewer than {sd.min_per_arm} participant(s) in an arm, is sparse."]
+    for var, m in sd.merge.items():
+        out.append(f"{b}{var}: " + "; ".join(f"{'any sparse level' if k == '*' else k} joins {'the largest level' if v == '(largest)' else v}" for k, v in m.items()))
+    out.append(f"{b}Still sparse after merging: "
+               + ("the covariate is dropped (noted in the report)." if sd.otherwise == "drop_covariate"
+                  else "the analysis is reported as not analysed, with this rule."))
+    if sd.rationale:
+        out.append(f"{b}{sd.rationale}")
     return "\n".join(out) + "\n"

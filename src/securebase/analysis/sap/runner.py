@@ -9,6 +9,7 @@ family's primary p-values. Results are immutable and JSON-serialisable.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from securebase.analysis.effectiveness import (
     adjust,
 )
 from securebase.analysis.sap.models import AnalysisSet, Model, Outcome, Plan
+from securebase.analysis.sap.sparse import Prepared, as_factor, prepare, prepare_subgroup
 from securebase.errors import DataError
 
 
@@ -45,10 +47,12 @@ class AnalysisOutcome:
     label: str
     result: EffectResult | None = None
     error: str | None = None
+    notes: tuple[str, ...] = ()  # what the plan's sparse-data rule did (merged a level, dropped a covariate)
+    by_rule: bool = False  # not analysed because a pre-specified rule excluded it (not a failure)
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "label": self.label, "result": self.result.to_dict() if self.result else None,
-                "error": self.error}
+                "error": self.error, "notes": list(self.notes), "by_rule": self.by_rule}
 
 
 @dataclass(frozen=True)
@@ -168,13 +172,16 @@ def visit_frame(participants: pd.DataFrame, visits: pd.DataFrame | None, model: 
     return pd.concat(parts, ignore_index=True)
 
 
-def _run(label_id: str, label: str, fn: Any, on_error: str) -> AnalysisOutcome:
+def _run(label_id: str, label: str, fn: Any, on_error: str, prep: Prepared | None = None) -> AnalysisOutcome:
+    notes = prep.notes if prep is not None else ()
+    if prep is not None and prep.excluded:
+        return AnalysisOutcome(label_id, label, error=prep.excluded, notes=notes, by_rule=True)
     try:
-        return AnalysisOutcome(label_id, label, result=fn())
+        return AnalysisOutcome(label_id, label, result=fn(), notes=notes)
     except DataError as err:
         if on_error == "raise":
             raise
-        return AnalysisOutcome(label_id, label, error=err.message)
+        return AnalysisOutcome(label_id, label, error=err.message, notes=notes)
 
 
 def _fit_model(model: Model, variable: str, data: pd.DataFrame, participants_all: pd.DataFrame,
@@ -185,23 +192,39 @@ def _fit_model(model: Model, variable: str, data: pd.DataFrame, participants_all
     return est.fit(data)
 
 
+def _label_reference(res: EffectResult, factor: str, data: pd.DataFrame) -> EffectResult:
+    """In a subgroup fit the first estimate is the effect in the reference level: say so."""
+    col = data[factor]
+    ref = str(col.cat.categories[0]) if isinstance(col.dtype, pd.CategoricalDtype) and len(col.cat.categories) else ""
+    first = res.estimates[0]
+    name = f"{first.name} in the reference level ({factor}: {ref})" if ref else f"{first.name} in the reference level"
+    return dataclasses.replace(res, estimates=(dataclasses.replace(first, name=name), *res.estimates[1:]))
+
+
 def run_outcome(plan: Plan, o: Outcome, participants: pd.DataFrame, visits: pd.DataFrame | None,
                 on_error: str = "raise") -> OutcomeResults:
     lvl = plan.confidence_level
     var = o.estimand.variable
     data = select_analysis_set(participants, plan.analysis_set(o.analysis_set))
     what = f"outcome '{o.id}'"
+    prep = prepare(plan.sparse_data, o.model, var, data)
     primary = _run(o.id, f"{o.label} ({o.model.type})",
-                   lambda: _with_context(what, lambda: _fit_model(o.model, var, data, participants, visits, lvl)),
-                   on_error)
+                   lambda: _with_context(what, lambda: _fit_model(prep.model, var, prep.data, participants, visits,
+                                                                  lvl)),
+                   on_error, prep)
     subgroups = []
     for sg_id in o.subgroups:
         sg = next(s for s in plan.subgroups if s.id == sg_id)
-        subgroups.append(_run(sg_id, sg.label, lambda sg=sg: _fit_model(
-            o.model, var, data, participants, visits, lvl, interaction=sg.variable), "record"))
+        sp = prepare_subgroup(plan.sparse_data, prep.model, var, prep.data, sg)
+        sp = Prepared(sp.data, sp.model, prep.notes + sp.notes, prep.excluded or sp.excluded)
+        subgroups.append(_run(sg_id, sg.label, lambda sg=sg, sp=sp: _label_reference(_fit_model(
+            sp.model, var, sp.data, participants, visits, lvl, interaction=sg.variable), sg.variable, sp.data),
+            "record", sp))
     sens = []
     for s in o.sensitivity:
-        sens.append(_run(s.id, s.label, lambda s=s: _sensitivity(plan, o, s, participants, visits), "record"))
+        sprep = _sensitivity_prep(plan, o, s, participants)
+        sens.append(_run(s.id, s.label, lambda s=s, sprep=sprep: _sensitivity(plan, o, s, sprep, visits),
+                         "record", sprep))
     return OutcomeResults(id=o.id, label=o.label, role=o.role, variable=var,
                           summary_measure=o.estimand.summary_measure, analysis_set=o.analysis_set,
                           primary=primary, subgroups=tuple(subgroups), sensitivity=tuple(sens))
@@ -214,19 +237,26 @@ def _with_context(what: str, fn: Any) -> EffectResult:
         raise DataError(f"{what}: {err.message}") from None
 
 
-def _sensitivity(plan: Plan, o: Outcome, s: Any, participants: pd.DataFrame, visits: pd.DataFrame | None) -> EffectResult:
-    lvl, var = plan.confidence_level, s.variable or o.estimand.variable
+def _sensitivity_prep(plan: Plan, o: Outcome, s: Any, participants: pd.DataFrame) -> Prepared:
+    """The analysis data of sensitivity analysis ``s`` with the plan's sparse-data rule applied."""
     model = s.model or o.model
     if s.kind == "model":
         aset = "cace" if model.type == "cace" else o.analysis_set
         data = select_analysis_set(participants, plan.analysis_set(aset)) if aset in {a.id for a in plan.analysis_sets} \
             else participants
-        return _fit_model(model, var, data, participants, visits, lvl)
-    if s.kind == "analysis_set":
+    elif s.kind == "analysis_set":
         data = select_analysis_set(participants, plan.analysis_set(s.analysis_set))
-        return _fit_model(model, var, data, participants, visits, lvl)
+    else:
+        data = select_analysis_set(participants, plan.analysis_set(o.analysis_set))
+    return prepare(plan.sparse_data, model, s.variable or o.estimand.variable, data)
+
+
+def _sensitivity(plan: Plan, o: Outcome, s: Any, prep: Prepared, visits: pd.DataFrame | None) -> EffectResult:
+    lvl, var = plan.confidence_level, s.variable or o.estimand.variable
+    model, data = prep.model, prep.data
+    if s.kind in ("model", "analysis_set"):
+        return _fit_model(model, var, data, data, visits, lvl)
     imp = s.imputation
-    data = select_analysis_set(participants, plan.analysis_set(o.analysis_set))
     mi = MultipleImputation(estimator_for(model, var, lvl), impute=imp.impute, predictors=imp.predictors, m=imp.m,
                             iterations=imp.iterations, method=imp.method, seed=imp.seed)
     if s.kind == "multiple_imputation":
@@ -270,11 +300,14 @@ def run_plan(plan: Plan, participants: pd.DataFrame, visits: pd.DataFrame | None
     factors = {*plan.minimisation_factors, *(s.variable for s in plan.subgroups),
                *(c for o in plan.outcomes for m in (o.model, *(x.model for x in o.sensitivity if x.model))
                  for c in m.strata)}
+    declared = {s.variable: list(s.levels) for s in plan.subgroups}
     for c in factors:
         if c in participants.columns and pd.api.types.is_numeric_dtype(participants[c]):
             col = participants[c]
             participants = participants.assign(**{c: col.map(lambda v: v if pd.isna(v) else (
                 str(int(v)) if float(v).is_integer() else str(v)))})
+        if c in participants.columns and declared.get(c):  # the declared levels set the order and the reference
+            participants = participants.assign(**{c: as_factor(participants[c], declared[c])})
     outcomes = [run_outcome(plan, o, participants, visits, on_error) for o in plan.outcomes]
     mu = plan.multiplicity
     by_id = {o.id: o for o in outcomes}

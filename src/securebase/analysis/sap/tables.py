@@ -36,7 +36,7 @@ def _n(r: EffectResult) -> str:
 
 def _row(a: AnalysisOutcome) -> str:
     if a.result is None:
-        return f"| {a.label} | not estimable: {a.error} | | |"
+        return f"| {a.label} | {'not analysed (plan rule)' if a.by_rule else 'not estimable'}: {a.error} | | |"
     est, p = _est_cells(a.result)
     return f"| {a.label} | {est} | {p} | {_n(a.result)} |"
 
@@ -63,6 +63,9 @@ def results_markdown(res: PlanResults) -> str:
         r = o.primary.result
         if r is not None:
             out += ["", "```", r.summary(), "```"]
+        notes = [f"- {a.label}: {n}" for a in (o.primary, *o.subgroups, *o.sensitivity) for n in a.notes]
+        if notes:
+            out += ["", "Pre-specified sparse-data rule applied:", "", *dict.fromkeys(notes)]
         if o.subgroups:
             out += ["", "| subgroup | level | estimate (95% CI) | p | interaction test |", "|---|---|---|---|---|"]
             for s in o.subgroups:

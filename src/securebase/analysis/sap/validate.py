@@ -74,6 +74,10 @@ def check_plan(plan: Plan, file: str = "<plan>", lines: dict[Path_, int] | None 
     for i, sg in enumerate(plan.subgroups):
         if sg.variable not in cols:
             raise _fail(f"unknown subgroup variable '{sg.variable}'", file, lines, ("subgroups", i, "variable"))
+    for var in plan.sparse_data.merge:
+        if var not in cols:
+            raise _fail(f"sparse_data.merge names unknown variable '{var}'; expected a factor column of the analysis "
+                        "dataset such as care_status or site", file, lines, ("sparse_data", "merge", var))
     for i, o in enumerate(plan.outcomes):
         at = ("outcomes", i)
         if ids.count(o.id) > 1:
