@@ -143,10 +143,12 @@ def table_columns(table: Any) -> list[Any]:
 
 @lru_cache(maxsize=1)
 def schema() -> etree.XMLSchema:
-    """The ODM 1.3.2 schema shipped in ``interop/schema`` (see the header of the .xsd for its source)."""
-    path = resources.files("securebase.interop") / "schema" / "ODM1-3-2-securebase.xsd"
+    """The official CDISC ODM 1.3.2 schema, shipped unmodified in ``interop/schema/cdisc-odm-1.3.2`` (MIT licence;
+    its ``SOURCE.md`` says where it comes from). Its imports are local files: nothing is fetched."""
+    path = resources.files("securebase.interop") / "schema" / "cdisc-odm-1.3.2" / "ODM1-3-2.xsd"
     with resources.as_file(path) as p:
-        return etree.XMLSchema(etree.parse(str(p)))
+        parser = etree.XMLParser(no_network=True, resolve_entities=False)
+        return etree.XMLSchema(etree.parse(str(p), parser))
 
 
 def validate(doc: etree._ElementTree | etree._Element, origin: str = "the ODM file") -> None:
