@@ -264,7 +264,8 @@ class _Importer:
         self.counts["audit_records"] += 1
 
 
-def read_odm(path: str | Path, *, check: bool = True) -> tuple[etree._Element, bytes]:
+def read_odm(path: str | Path, *, check: bool = True,
+             vendor_extensions: bool = False) -> tuple[etree._Element, bytes]:
     """Parse and (``check``) schema-validate an ODM file; every fault is a DataError naming the file."""
     p = Path(path)
     if not p.exists():
@@ -279,7 +280,7 @@ def read_odm(path: str | Path, *, check: bool = True) -> tuple[etree._Element, b
         raise DataError(f"{p.name} starts with a DOCTYPE declaration ({doc.getroottree().docinfo.doctype[:80]}); "
                         "ODM files have none and securebase refuses them (entity expansion); remove it")
     if check:
-        validate(doc, str(p))
+        validate(doc, str(p), vendor_extensions=vendor_extensions)
     return doc, raw
 
 
@@ -307,7 +308,7 @@ def import_odm(store: Store, actor: Actor, path: str | Path, *, check: bool = Tr
         raise PermissionDenied(f"user '{actor.username}' may not import data into trial '{actor.trial_id}' (needs "
                                "data manager, trial manager or administrator); ask a trial manager")
     p = Path(path)
-    doc, raw = read_odm(p, check=check)
+    doc, raw = read_odm(p, check=check, vendor_extensions=mapping is not None)
     if mapping is not None:
         return import_odm_mapped(store, actor, doc, raw, p.name, OdmMapping.load(mapping))
     refuse_empty(doc, p.name)
