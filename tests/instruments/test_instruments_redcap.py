@@ -20,7 +20,9 @@ def test_round_trip_gives_back_the_same_definition(name: str) -> None:
     text = export_dictionary([inst])
     rows = list(csv.DictReader(io.StringIO(text)))
     assert tuple(rows[0]) == COLUMNS and len(COLUMNS) == 18
-    assert len(rows) == len(inst.items)
+    # REDCap takes the first field as the record id, so the dictionary opens with one; then the items
+    assert rows[0]["Variable / Field Name"] == "record_id" and rows[0]["Field Type"] == "text"
+    assert len(rows) == len(inst.items) + 1
     assert all(r["Form Name"] == name for r in rows)
     (back,) = import_dictionary(text)
     assert back == inst

@@ -152,12 +152,13 @@ def build_trial(store: Any, n: int = 8, seed: int = 11) -> dict[str, int]:
 
 
 def add_edge_responses(store: Any) -> int:
-    """A value kept together with a missing code, and a response row with neither (ODM keeps both)."""
+    """A value kept together with a missing code, and a response row with neither (ODM keeps both), as a third
+    entry of real SDQ items (an import checks every item against the instrument, so no made-up items)."""
     with store.unit_of_work(actor="dm1") as uow:
         v = uow.session.execute(select(Visit).order_by(Visit.id).limit(1)).scalar_one()
-        for item, value, code in (("x_value_and_code", "3", "refused"), ("x_empty", None, None)):
+        for item, value, code in (("1", "3", "refused"), ("2", None, None)):
             uow.session.add(Response(trial_id=TRIAL, participant_pk=v.participant_pk, visit_pk=v.id,
                                      instrument="sdq_parent", instrument_version="2026.1", respondent="carer",
-                                     item=item, value=value, missing_code=code, entry=1, entered_by="ra1"))
+                                     item=item, value=value, missing_code=code, entry=3, entered_by="ra1"))
         uow.commit()
     return 2

@@ -24,7 +24,11 @@ from securebase.instruments import (
     load_wording,
     score,
 )
-from securebase.interop.redcap_dictionary import export_dictionary, import_dictionary, variable_name
+from securebase.interop.redcap_dictionary import (
+    export_dictionary,
+    read_dictionary,
+    variable_name,
+)
 
 instruments_app = typer.Typer(help="Outcome instruments: definitions, scoring, REDCap dictionaries.",
                               no_args_is_help=True)
@@ -193,13 +197,14 @@ def redcap_import_command(
     construct: str = typer.Option("", help="Construct of forms without a securebase annotation."),
 ) -> None:
     """Turn a REDCap data dictionary into instrument YAML files (load them with --file)."""
-    insts = import_dictionary(dictionary, respondent=respondent, construct=construct)
+    read = read_dictionary(dictionary, respondent=respondent, construct=construct)
     output_dir.mkdir(parents=True, exist_ok=True)
-    for inst in insts:
+    for inst in read.instruments:
         path = output_dir / f"{inst.name}-{inst.version}.yaml"
         path.write_text(yaml.safe_dump(inst.to_dict(), sort_keys=False, allow_unicode=True), encoding="utf-8")
         console.print(f"{inst.name} {inst.version}: {len(inst.items)} items, {len(inst.scales)} scales -> {path}",
                       markup=False)
+    console.print(read.summary(), markup=False)
 
 
 def register(app: typer.Typer) -> None:

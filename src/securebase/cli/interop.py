@@ -83,16 +83,20 @@ def export_analysis(trial: str = typer.Argument(..., help="Trial id."),
 
 # ------------------------------------------------------------------------------------------- import
 @import_app.command("odm")
-def import_odm(file: Path = typer.Argument(..., help="ODM 1.3.2 XML file (as written by `securebase export odm`)."),
+def import_odm(file: Path = typer.Argument(..., help="ODM 1.3.2 XML file: written by `securebase export odm`, or by "
+                                                  "another system together with --mapping."),
                trial: str = typer.Option(..., "--trial", help="Trial to import into (created with `securebase init`)."),
                as_user: str = AS_OPTION,
-               validate: bool = typer.Option(True, "--validate/--no-validate", help="Check the file against the ODM 1.3.2 schema first."),
+               validate: bool = typer.Option(True, "--validate/--no-validate", help="Check the file against the official ODM 1.3.2 schema first."),
+               mapping: Path | None = typer.Option(None, "--mapping", help="YAML file mapping another system's study "
+                                                   "events and items to visits and instrument items (docs/interop.md)."),
                db: str | None = DB_OPTION) -> None:
-    """Import subjects, visits, responses (with missing-value codes), scores and events from ODM."""
+    """Import subjects, visits, responses (with missing-value codes), scores and events from ODM; answers from
+    another system's ODM file through a mapping file."""
     from securebase.interop.odm_import import import_odm as run
 
     st = store(db)
-    result = run(st, _actor(st, as_user, trial), file, check=validate)
+    result = run(st, _actor(st, as_user, trial), file, check=validate, mapping=mapping)
     console.print(result.summary())
 
 

@@ -28,6 +28,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -195,26 +198,36 @@ class AnalysisExport:
             data = read_trial(session, actor, roles=ANALYSIS_ROLES)
         tables, dictionary = self.frames(data, actor)
         out.mkdir(parents=True, exist_ok=True)
-        files: list[Path] = []
-        for name, df in tables.items():
-            if "csv" in self.formats:
-                files.append(out / f"{name}.csv")
-                frame_to_csv(df, files[-1], index=False)
-            if "parquet" in self.formats:
-                files.append(out / f"{name}.parquet")
-                df.to_parquet(files[-1], index=False)
-            if "dta" in self.formats:
-                files.append(out / f"{name}.dta")
-                _to_stata(df, dictionary[dictionary["table"] == name], files[-1], data.trial["id"], name)
-        files.append(out / "dictionary.csv")
-        frame_to_csv(dictionary, files[-1], index=False)
-        files.append(out / "dictionary.json")
-        files[-1].write_text(json.dumps(dictionary.to_dict(orient="records"), indent=1, ensure_ascii=False),
-                             encoding="utf-8")
-        manifest = {"trial": data.trial["id"], "allocation": self.allocation, "actor": actor.username,
-                    "files": {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in files}}
-        files.append(out / "manifest.json")
-        files[-1].write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+        # Everything is written into a work folder beside the export and moved into place only when complete,
+        # the manifest last: a failure leaves the export folder as it was, never half-written.
+        work = Path(tempfile.mkdtemp(prefix=f".{out.name}-partial-", dir=out.parent))
+        try:
+            names: list[str] = []
+            for name, df in tables.items():
+                if "csv" in self.formats:
+                    names.append(f"{name}.csv")
+                    frame_to_csv(df, work / names[-1], index=False)
+                if "parquet" in self.formats:
+                    names.append(f"{name}.parquet")
+                    df.to_parquet(work / names[-1], index=False)
+                if "dta" in self.formats:
+                    names.append(f"{name}.dta")
+                    _to_stata(df, dictionary[dictionary["table"] == name], work / names[-1], data.trial["id"], name)
+            names.append("dictionary.csv")
+            frame_to_csv(dictionary, work / names[-1], index=False)
+            names.append("dictionary.json")
+            (work / names[-1]).write_text(json.dumps(dictionary.to_dict(orient="records"), indent=1,
+                                                     ensure_ascii=False), encoding="utf-8")
+            manifest = {"trial": data.trial["id"], "allocation": self.allocation, "actor": actor.username,
+                        "files": {n: hashlib.sha256((work / n).read_bytes()).hexdigest() for n in names}}
+            names.append("manifest.json")
+            (work / names[-1]).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+            (out / "manifest.json").unlink(missing_ok=True)  # an old manifest must not vouch for new files
+            for n in names:
+                os.replace(work / n, out / n)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        files = [out / n for n in names]
         key_path, detail = None, dict(manifest)
         if self.allocation == "coded":
             key_path = Path(self.key_file)  # type: ignore[arg-type]
@@ -297,6 +310,10 @@ def _to_stata(df: pd.DataFrame, dic: pd.DataFrame, path: Path, trial: str, name:
             out[col] = out[col].fillna("").astype(str)
         elif col in ("treat", "entry", "month", "days"):
             out[col] = pd.to_numeric(out[col], errors="coerce")
+    if out.empty:  # Stata needs a width for string columns; a table with no rows has none to measure
+        for col in out.columns:
+            if out[col].dtype == object or isinstance(out[col].dtype, pd.CategoricalDtype):
+                out[col] = out[col].astype("float64")
     out = out.rename(columns=names)
     out.to_stata(path, write_index=False, version=118, convert_dates=dates,
                  variable_labels={names[c]: str(labels[c])[:80] for c in df.columns},

@@ -145,20 +145,62 @@ def table_columns(table: Any) -> list[Any]:
 
 @lru_cache(maxsize=1)
 def schema() -> etree.XMLSchema:
-    """The ODM 1.3.2 schema shipped in ``interop/schema`` (see the header of the .xsd for its source)."""
-    path = resources.files("securebase.interop") / "schema" / "ODM1-3-2-securebase.xsd"
+    """The official CDISC ODM 1.3.2 schema, shipped unmodified in ``interop/schema/cdisc-odm-1.3.2`` (MIT licence;
+    its ``SOURCE.md`` says where it comes from). Its imports are local files: nothing is fetched."""
+    path = resources.files("securebase.interop") / "schema" / "cdisc-odm-1.3.2" / "ODM1-3-2.xsd"
     with resources.as_file(path) as p:
-        return etree.XMLSchema(etree.parse(str(p)))
+        parser = etree.XMLParser(no_network=True, resolve_entities=False)
+        return etree.XMLSchema(etree.parse(str(p), parser))
 
 
-def validate(doc: etree._ElementTree | etree._Element, origin: str = "the ODM file") -> None:
-    """Raise DataError listing the first schema errors (line and message) when ``doc`` is not valid ODM 1.3.2."""
+_ODM_NAMESPACES = frozenset({NS, "http://www.w3.org/XML/1998/namespace", "http://www.w3.org/2000/09/xmldsig#",
+                             "http://www.w3.org/1999/xlink", "http://www.w3.org/2001/XMLSchema-instance"})
+
+
+def without_vendor_extensions(doc: etree._ElementTree | etree._Element) -> tuple[etree._Element, dict[str, int]]:
+    """A copy of ``doc`` without elements and attributes in other namespaces (vendor extensions such as
+    REDCap's ``redcap:`` or OpenClinica's ``OpenClinica:``), and how many of each were left out.
+
+    ODM lets vendors extend files in their own namespaces and a receiver may ignore what it does not know
+    (ODM 1.3.2 specification, "Vendor Extensions"); the official schema only accepts extensions declared
+    by redefining it, so the standard part is validated on its own."""
+    root = doc.getroot() if isinstance(doc, etree._ElementTree) else doc
+    copy = etree.fromstring(etree.tostring(root))
+    dropped: dict[str, int] = {}
+    for el in list(copy.iter()):
+        if not isinstance(el.tag, str):
+            continue
+        ns = etree.QName(el).namespace
+        if ns not in _ODM_NAMESPACES:
+            dropped[str(ns)] = dropped.get(str(ns), 0) + 1
+            parent = el.getparent()
+            if parent is not None:
+                parent.remove(el)
+            continue
+        for attr in list(el.attrib):
+            ans = etree.QName(attr).namespace
+            if ans is not None and ans not in _ODM_NAMESPACES:
+                dropped[ans] = dropped.get(ans, 0) + 1
+                del el.attrib[attr]
+    return copy, dropped
+
+
+def validate(doc: etree._ElementTree | etree._Element, origin: str = "the ODM file", *,
+             vendor_extensions: bool = False) -> dict[str, int]:
+    """Raise DataError listing the first schema errors (line and message) when ``doc`` is not valid ODM 1.3.2.
+
+    With ``vendor_extensions=True`` elements and attributes in other namespaces are set aside first (see
+    :func:`without_vendor_extensions`); returns what was set aside, by namespace."""
     sch = schema()
+    dropped: dict[str, int] = {}
+    if vendor_extensions:
+        doc, dropped = without_vendor_extensions(doc)
     if not sch.validate(doc):
         errs = [f"line {e.line}: {e.message}" for e in list(sch.error_log)[:5]]
         raise DataError(f"{origin} does not validate against the ODM 1.3.2 schema: " + "; ".join(errs)
                         + "; fix the file or export it again")
+    return dropped
 
 
 __all__ = ["FLAGTYPE_CL", "MISSING_CL", "MISSING_FLAG", "NS", "REPEATING", "VISIT_REF", "data_type", "from_text", "q",
-           "schema", "table_columns", "to_text", "validate", "xml_safe"]
+           "schema", "table_columns", "to_text", "validate", "without_vendor_extensions", "xml_safe"]

@@ -361,7 +361,7 @@ def build_odm(data: TrialData, warnings: list[str] | None = None) -> etree._Elem
 def _build(data: TrialData) -> etree._ElementTree:
     now = datetime.now(UTC).replace(microsecond=0).isoformat()
     root = etree.Element(q("ODM"), _attrs("ODM", dict(
-        FileType="Snapshot", Granularity="All", Archival="No",
+        FileType="Snapshot", Granularity="All",
         FileOID=f"securebase.{data.trial['id']}.{uuid.uuid4().hex[:12]}", CreationDateTime=now,
         AsOfDateTime=now, ODMVersion="1.3.2", Originator="securebase", SourceSystem="securebase",
         SourceSystemVersion=getattr(securebase, "__version__", "0"),

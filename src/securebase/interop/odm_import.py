@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from securebase.errors import BlindingError, ConflictError, DataError, NotFound, PermissionDenied
+from securebase.instruments import load_instrument, score_clean, validate_responses
 from securebase.interop.odm_common import (
     MISSING_FLAG,
     REPEATING,
@@ -30,6 +31,7 @@ from securebase.interop.odm_common import (
     table_columns,
     validate,
 )
+from securebase.interop.odm_mapped import OdmMapping, import_odm_mapped, refuse_empty, subject_data
 from securebase.store import Store, UnitOfWork
 from securebase.store.tables import (
     Allocation,
@@ -73,6 +75,14 @@ def _table_row(form: etree._Element, tname: str, where: str) -> dict[str, Any]:
         name = oid[len(prefix):]
         out[name] = None if value is None else from_text(cols[name], value, f"{where} item {oid}")
     return out
+
+
+def _instrument(name: str, where: str) -> Any:
+    try:
+        return load_instrument(name)
+    except NotFound:
+        raise DataError(f"{where}: instrument {name!r} is not known to securebase; register it "
+                        "(securebase instruments add) before importing") from None
 
 
 @dataclass(frozen=True)
@@ -171,36 +181,68 @@ class _Importer:
         return v
 
     def instrument_form(self, f: etree._Element, name: str, p: Participant, v: Visit, where: str) -> None:
+        """Responses are checked item by item with the instrument's own rules and the scores recomputed from
+        them: a value outside an item's allowed set is refused, and a file whose scores disagree with its items
+        is refused (scores are never taken from the file). ``entered_by`` is the importing user; the source's
+        user is kept in the ``odm_audit`` events."""
         respondent = f.get("FormRepeatKey") or ""
+        inst = _instrument(name, where)
+        where = f'{where} instrument "{name}"'
+        file_scores: dict[str, dict[str, Any]] = {}
+        entries: dict[int, dict[str, tuple[str | None, str | None]]] = defaultdict(dict)
+        version = ""
         for g in f.findall(q("ItemGroupData")):
             goid = g.get("ItemGroupOID", "")
             items = g.findall(q("ItemData"))
             if goid == f"GI.{name}":
                 entry = int(g.get("ItemGroupRepeatKey") or 1)
-                meta = {i.get("ItemOID"): i.get("Value") for i in items if i.get("ItemOID", "").startswith("M.")}
+                version = next((i.get("Value") or "" for i in items if i.get("ItemOID") == f"M.{name}.version"),
+                               version)
                 for i in items:
                     oid = i.get("ItemOID", "")
-                    if not oid.startswith(f"I.{name}."):
-                        continue
-                    value, missing = _item_value(i)
-                    self.add(Response(trial_id=self.actor.trial_id, participant_pk=p.id, visit_pk=v.id, instrument=name,
-                                      instrument_version=meta.get(f"M.{name}.version") or "", respondent=respondent,
-                                      item=oid[len(name) + 3:], value=value, missing_code=missing, entry=entry,
-                                      entered_by=meta.get(f"M.{name}.entered_by") or ""))
-                    self.counts["responses"] += 1
-                    self.counts["missing_codes"] += missing is not None
+                    if oid.startswith(f"I.{name}."):
+                        entries[entry][oid[len(name) + 3:]] = _item_value(i)
             elif goid == f"GS.{name}":
-                scales: dict[str, dict[str, Any]] = defaultdict(dict)
                 for i in items:
                     prefix, _, scale = i.get("ItemOID", "").partition(f".{name}.")
-                    scales[scale][prefix] = _item_value(i)[0]
-                for scale, vals in scales.items():
-                    value = vals.get("SV")
-                    self.add(Score(trial_id=self.actor.trial_id, participant_pk=p.id, visit_pk=v.id, instrument=name,
-                                   respondent=respondent, scale=scale,
-                                   value=None if value is None else from_text(Score.__table__.c.value, value, where),
-                                   category=vals.get("SC"), missing_reason=vals.get("SR")))
-                    self.counts["scores"] += 1
+                    file_scores.setdefault(scale, {})[prefix] = _item_value(i)[0]
+        codes = inst.missing_codes.lookup()
+        first_clean: dict[str, Any] | None = None
+        for entry, answers in sorted(entries.items()):
+            raw = {item: (getattr(inst.missing_codes, missing) if missing and hasattr(inst.missing_codes, missing)
+                          else value) for item, (value, missing) in answers.items()}
+            for item, (_value, missing) in answers.items():
+                if missing and not hasattr(inst.missing_codes, missing):
+                    raise DataError(f"{where} item {item}: missing-value code {missing!r} is not one of "
+                                    f"{inst.label}'s codes ({', '.join(sorted(map(str, codes.values())))}); "
+                                    "fix the file")
+            clean = validate_responses(inst, {k: v for k, v in raw.items() if v is not None},
+                                       participant=p.participant_id, visit=v.visit_id)
+            if entry == 1:
+                first_clean = clean
+            for item, (value, missing) in answers.items():
+                self.add(Response(trial_id=self.actor.trial_id, participant_pk=p.id, visit_pk=v.id, instrument=name,
+                                  instrument_version=version, respondent=respondent, item=item, value=value,
+                                  missing_code=missing, entry=entry, entered_by=self.actor.username))
+                self.counts["responses"] += 1
+                self.counts["missing_codes"] += missing is not None
+        if not file_scores:
+            return
+        if first_clean is None:
+            raise DataError(f"{where} has scores but no item responses; scores are recomputed from the items, so "
+                            "export the file again with its responses")
+        for scale, res in score_clean(inst, first_clean).items():
+            value = None if res.value is None else float(res.value)
+            given = file_scores.get(scale, {}).get("SV")
+            if scale in file_scores and (given is None) != (value is None) or (
+                    given is not None and value is not None and abs(float(given) - value) > 1e-9):
+                raise DataError(f"{where}: the file's {scale} score is {given!r} but its items score "
+                                f"{res.value!r}; scores are recomputed from the items, so the file has been "
+                                "altered or comes from another scoring version: fix or re-export it")
+            self.add(Score(trial_id=self.actor.trial_id, participant_pk=p.id, visit_pk=v.id, instrument=name,
+                           respondent=respondent, scale=scale, value=value, category=res.band,
+                           missing_reason=res.reason))
+            self.counts["scores"] += 1
 
     def audit(self, ar: etree._Element) -> None:
         user = ar.find(q("UserRef"))
@@ -222,21 +264,55 @@ class _Importer:
         self.counts["audit_records"] += 1
 
 
-def import_odm(store: Store, actor: Actor, path: str | Path, *, check: bool = True) -> OdmImportResult:
-    """Import the ODM file ``path`` into ``actor.trial_id`` (all or nothing)."""
-    if not actor.roles & MAY_IMPORT:
-        raise PermissionDenied(f"user '{actor.username}' may not import data into trial '{actor.trial_id}' (needs "
-                               "data manager, trial manager or administrator); ask a trial manager")
+def read_odm(path: str | Path, *, check: bool = True,
+             vendor_extensions: bool = False) -> tuple[etree._Element, bytes]:
+    """Parse and (``check``) schema-validate an ODM file; every fault is a DataError naming the file."""
     p = Path(path)
     if not p.exists():
         raise NotFound(f"ODM file {str(p)!r} does not exist; give the path of an ODM 1.3.2 XML file")
     raw = p.read_bytes()
     try:
-        doc = etree.fromstring(raw, parser=etree.XMLParser(huge_tree=True, resolve_entities=False, no_network=True))
+        doc = etree.fromstring(raw, parser=etree.XMLParser(huge_tree=True, resolve_entities=False, no_network=True,
+                                                            load_dtd=False))
     except etree.XMLSyntaxError as exc:
         raise DataError(f"{p} is not well-formed XML ({exc}); give an ODM 1.3.2 file") from None
+    if doc.getroottree().docinfo.doctype:
+        raise DataError(f"{p.name} starts with a DOCTYPE declaration ({doc.getroottree().docinfo.doctype[:80]}); "
+                        "ODM files have none and securebase refuses them (entity expansion); remove it")
     if check:
-        validate(doc, str(p))
+        validate(doc, str(p), vendor_extensions=vendor_extensions)
+    return doc, raw
+
+
+def _securebase_shaped(doc: etree._Element, name: str) -> None:
+    """Refuse, before anything is written, a file whose subjects do not use securebase's own OIDs."""
+    for sd in subject_data(doc):
+        events = {se.get("StudyEventOID", "") for se in sd.findall(q("StudyEventData"))}
+        forms = {f.get("FormOID", "") for f in sd.iter(q("FormData"))}
+        if "SE.enrolment" not in events or "FT.participants" not in forms:
+            raise DataError(
+                f"{name} is valid ODM 1.3.2 but not a securebase export: subject {sd.get('SubjectKey')} uses another "
+                f"system's study events ({', '.join(sorted(events)[:6]) or 'none'}) and forms "
+                f"({', '.join(sorted(forms)[:6]) or 'none'}); import it with a mapping file that names which of its "
+                "study events and items are which visit and instrument item: "
+                "securebase import odm FILE --trial TRIAL --mapping MAP.yaml (docs/interop.md)")
+
+
+def import_odm(store: Store, actor: Actor, path: str | Path, *, check: bool = True,
+               mapping: str | Path | None = None) -> Any:
+    """Import the ODM file ``path`` into ``actor.trial_id`` (all or nothing).
+
+    A file securebase wrote is imported whole; another system's file needs ``mapping`` (see
+    :mod:`securebase.interop.odm_mapped`). A file with no subject data is refused with its reason."""
+    if not actor.roles & MAY_IMPORT:
+        raise PermissionDenied(f"user '{actor.username}' may not import data into trial '{actor.trial_id}' (needs "
+                               "data manager, trial manager or administrator); ask a trial manager")
+    p = Path(path)
+    doc, raw = read_odm(p, check=check, vendor_extensions=mapping is not None)
+    if mapping is not None:
+        return import_odm_mapped(store, actor, doc, raw, p.name, OdmMapping.load(mapping))
+    refuse_empty(doc, p.name)
+    _securebase_shaped(doc, p.name)
     with store.unit_of_work(actor=actor.username) as uow:
         uow.ensure_unlocked(actor.trial_id)
         imp = _Importer(uow, actor)
@@ -261,4 +337,4 @@ def import_odm(store: Store, actor: Actor, path: str | Path, *, check: bool = Tr
                            c["audit_records"], digest, c["resource_use"], c["intervention_sessions"])
 
 
-__all__ = ["OdmImportResult", "import_odm"]
+__all__ = ["OdmImportResult", "import_odm", "read_odm"]

@@ -24,11 +24,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from securebase.errors import BlindingError, ConflictError, DataError, PermissionDenied, SecurebaseError
-from securebase.instruments import Instrument, score
+from securebase.errors import BlindingError, ConflictError, DataError, FieldError, PermissionDenied
+from securebase.instruments import Instrument, score, validate_responses
 from securebase.interop.extract import instrument
 from securebase.interop.odm_common import REPEATING, VISIT_REF, from_text, table_columns
-from securebase.interop.redcap_dictionary import COLUMNS, import_dictionary, variable_name
+from securebase.interop.redcap_dictionary import COLUMNS, import_dictionary, normalise_header, variable_name
 from securebase.interop.redcap_records import FIELD_TAG, MODELS, REPEAT, TABLE_FORMS, read_csv
 from securebase.protocol import Protocol, protocol_from_yaml_text, visit_windows
 from securebase.store import Store, UnitOfWork
@@ -88,7 +88,7 @@ class _Project:
             w.writeheader()
             w.writerows(items)
             forms = list(dict.fromkeys(r["Form Name"].strip() for r in items))
-            for form, inst in zip(forms, import_dictionary(buf.getvalue()), strict=False):
+            for form, inst in zip(forms, import_dictionary(buf.getvalue(), first_is_record_id=False), strict=False):
                 known = instrument(inst.name)  # a form named like a registered instrument uses its scoring rules
                 if known is not None and {i.code for i in inst.items} <= {i.code for i in known.items}:
                     inst = known
@@ -128,7 +128,12 @@ class _Importer:
         return out or None
 
     def record(self, pid: str, rows: list[tuple[int, dict[str, str]]], flat_visit: str | None) -> None:
-        where = f"record {pid}"
+        where = f"record {pid!r}"
+        prefix = self.protocol.participant_prefix
+        if not re.fullmatch(rf"{prefix}-\d{{4,6}}", pid):
+            raise FieldError(f"{self.project.record_field} (record id)", pid,
+                             f"a participant id of trial '{self.actor.trial_id}' such as {prefix}-0001",
+                             "map the project's record ids to trial ids before importing")
         if self.uow.session.execute(select(Participant.id).where(
                 Participant.trial_id == self.actor.trial_id, Participant.participant_id == pid)).first():
             raise ConflictError(f"participant {pid} is already in trial '{self.actor.trial_id}'; import into an "
@@ -205,7 +210,11 @@ class _Importer:
                     continue
                 respondent = (r.get(meta.get("respondent", "")) or "").strip() or inst.respondent
                 version = (r.get(meta.get("version", "")) or "").strip() or inst.version
-                by = (r.get(meta.get("entered_by", "")) or "").strip() or "redcap-import"
+                by = self.actor.username  # who entered the rows here; REDCap's own log stays in REDCap
+                known = {i.code for i in inst.items}
+                validate_responses(inst, {self.project.items[var][1]: cell for var, cell in answered.items()
+                                          if self.project.items[var][1] in known},
+                                   participant=p.participant_id, visit=v.visit_id)
                 for var, cell in answered.items():
                     code = self.project.items[var][1]
                     reason = inst.missing_codes.reason_for(cell)
@@ -231,27 +240,24 @@ class _Importer:
                 for r in rows:
                     if (r.get(var) or "").strip():
                         tagged[scale][part] = r[var].strip()
-        if has_fields:
-            for scale, parts in tagged.items():
-                value = parts.get("value")
-                self.uow.session.add(Score(trial_id=self.actor.trial_id, participant_pk=p.id, visit_pk=v.id,
-                                           instrument=inst.name, respondent=respondent, scale=scale,
-                                           value=None if value is None else float(value), category=parts.get("category"),
-                                           missing_reason=parts.get("missing_reason")))
-                self.counts["scores"] += 1
-            return
+        if has_fields and not tagged:
+            return  # a securebase export with no scores for this form (not complete at the source): none here
         if not raw or not inst.scales:
+            if has_fields and tagged:
+                raise DataError(f"{where} {inst.name}: the file has scores but no item answers; scores are recomputed "
+                                "from the items, so export the project again with its item fields")
             return
-        try:
-            results = score(inst, raw, participant=p.participant_id, visit=v.visit_id)
-        except SecurebaseError as exc:
-            self.warnings.append(f"{where} {inst.name}: not scored ({exc.message})")
-            return
+        results = score(inst, raw, participant=p.participant_id, visit=v.visit_id)
         for scale, res in results.items():
+            value = None if res.value is None else float(res.value)
+            given = tagged.get(scale, {}).get("value")
+            if given is not None and (value is None or abs(float(given) - value) > 1e-9):
+                raise DataError(f"{where} {inst.name}: the file's {scale} score is {given!r} but its items score "
+                                f"{res.value!r}; scores are recomputed from the items, so the file has been altered "
+                                "or comes from another scoring version: fix or re-export it")
             self.uow.session.add(Score(trial_id=self.actor.trial_id, participant_pk=p.id, visit_pk=v.id,
                                        instrument=inst.name, respondent=respondent, scale=scale,
-                                       value=None if res.value is None else float(res.value), category=res.band,
-                                       missing_reason=res.reason))
+                                       value=value, category=res.band, missing_reason=res.reason))
             self.counts["scores"] += 1
 
 
@@ -263,8 +269,13 @@ def import_redcap(store: Store, actor: Actor, dictionary: str | Path, records: s
                                "data manager, trial manager or administrator); ask a trial manager")
     dpath, rpath = Path(dictionary), Path(records)
     drows = read_csv(dpath, "data dictionary")
+    if drows:  # the API's column names (field_name, form_name, ...) mean the same columns
+        names = normalise_header(tuple(drows[0].keys()))
+        drows = [{names.get(k, k): v for k, v in r.items()} for r in drows]
     header = list(drows[0].keys()) if drows else list(COLUMNS)
     project = _Project(drows, header)
+    identifiers = [r["Variable / Field Name"].strip() for r in drows
+                   if (r.get("Identifier?") or "").strip().lower() in ("y", "yes", "1")]
     rrows = read_csv(rpath, "records file")
     if rrows and "redcap_event_name" not in rrows[0] and flat_visit is None:
         raise DataError("the records file has no redcap_event_name column (a flat project); give the visit the rows "
@@ -283,6 +294,10 @@ def import_redcap(store: Store, actor: Actor, dictionary: str | Path, records: s
         if flat_visit is not None and flat_visit not in {v.id for v in protocol.visits}:
             raise DataError(f"--visit must be one of {', '.join(v.id for v in protocol.visits)} (got {flat_visit!r})")
         imp = _Importer(uow, actor, project, protocol)
+        if identifiers:
+            imp.warnings.append(f"fields flagged as identifiers in REDCap were not imported: {', '.join(identifiers)} "
+                                "(identifiers never enter trial data or analysis exports; record them as participant "
+                                "identifiers, which are encrypted)")
         try:
             for pid, rows in grouped.items():
                 imp.record(pid, rows, flat_visit)

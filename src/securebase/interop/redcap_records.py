@@ -101,7 +101,7 @@ def dictionary_rows(data: TrialData) -> list[dict[str, str]]:
         inst = instrument(name)
         if inst is None:
             raise DataError(f"instrument {name!r} has data but no definition; load its YAML before a REDCap export")
-        text = export_dictionary([inst])
+        text = export_dictionary([inst], record_id=None)
         rows += [unescape_row(r) for r in csv.DictReader(io.StringIO(text))]
         known = {it.code for it in inst.items}
         for code in dict.fromkeys(r["item"] for r in data.responses if r["instrument"] == name):
