@@ -14,8 +14,9 @@ from sqlalchemy import event, select
 from scale_world import TODAY, bulk_trial
 from securebase.store import open_store
 from securebase.store.tables import Participant, Score, Visit
-from securebase.trial import dashboard, enrol, visits
+from securebase.trial import dashboard, enrol, events, queries, screening, visits
 from securebase.trial.audit_view import actor_for
+from securebase.trial.paging import Paging
 
 
 @contextmanager
@@ -37,6 +38,12 @@ ROUTES = {
     "upcoming visits": lambda s, a: visits.upcoming_visits(s, a, on=TODAY),
     "overdue visits": lambda s, a: visits.overdue_visits(s, a, on=TODAY),
     "participants": lambda s, a: enrol.list_participants(s, a),
+    "participants, a page": lambda s, a: enrol.list_participants(s, a, page=Paging(25)),
+    "upcoming visits, a page": lambda s, a: visits.upcoming_visits(s, a, on=TODAY, page=Paging(25)),
+    "overdue visits, a page": lambda s, a: visits.overdue_visits(s, a, on=TODAY, page=Paging(25)),
+    "events, a page": lambda s, a: events.list_events(s, a, page=Paging(25)),
+    "queries, a page": lambda s, a: queries.list_queries(s, a, page=Paging(25)),
+    "screening log, a page": lambda s, a: screening.list_screening(s, a, page=Paging(25)),
 }
 
 

@@ -20,6 +20,7 @@ from securebase.store.crypto import decrypt_identifiers, encrypt_identifiers
 from securebase.store.tables import Consent, Identifier, Participant
 from securebase.trial import access
 from securebase.trial.consent import consent_status
+from securebase.trial.paging import Paging, paged
 from securebase.trial.roles import Actor, Role
 
 SEXES = ("female", "male")
@@ -107,14 +108,15 @@ def participant_dict(p: Participant) -> dict[str, Any]:
             "maltreatment_type": p.maltreatment_type}
 
 
-def list_participants(session: Session, actor: Actor, *, site_code: str | None = None) -> list[dict[str, Any]]:
+def list_participants(session: Session, actor: Actor, *, site_code: str | None = None,
+                      page: Paging | None = None) -> list[dict[str, Any]]:
     access.require(actor, access.READ_ROLES, "listing participants")
     stmt = select(Participant).where(Participant.trial_id == actor.trial_id)
     if actor.sites is not None:
         stmt = stmt.where(Participant.site_code.in_(sorted(actor.sites)))
     if site_code:
         stmt = stmt.where(Participant.site_code == site_code)
-    return [participant_dict(p) for p in session.execute(stmt.order_by(Participant.participant_id)).scalars()]
+    return [participant_dict(p) for p in session.execute(paged(session, stmt.order_by(Participant.participant_id), page)).scalars()]
 
 
 def get_participant(session: Session, actor: Actor, participant_id: str) -> dict[str, Any]:

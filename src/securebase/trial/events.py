@@ -26,6 +26,7 @@ from securebase.instruments import load_instrument, validate_responses
 from securebase.store import UnitOfWork
 from securebase.store.tables import Event, Participant
 from securebase.trial import access
+from securebase.trial.paging import Paging, paged
 from securebase.trial.roles import Actor
 
 SERIOUSNESS = ("death", "life_threatening", "hospitalisation", "disability", "congenital_anomaly",
@@ -105,7 +106,7 @@ def event_dict(ev: Event, p: Participant) -> dict[str, Any]:
 
 
 def list_events(session: Session, actor: Actor, *, participant_id: str | None = None,
-                event_type: str | None = None) -> list[dict[str, Any]]:
+                event_type: str | None = None, page: Paging | None = None) -> list[dict[str, Any]]:
     access.require(actor, access.READ_ROLES, "reading events")
     stmt = select(Event, Participant).join(Participant, Participant.id == Event.participant_pk).where(
         Event.trial_id == actor.trial_id)
@@ -115,4 +116,4 @@ def list_events(session: Session, actor: Actor, *, participant_id: str | None = 
         stmt = stmt.where(Participant.site_code.in_(sorted(actor.sites)))
     if event_type:
         stmt = stmt.where(Event.event_type == event_type)
-    return [event_dict(e, p) for e, p in session.execute(stmt.order_by(Event.occurred_on, Event.id)).all()]
+    return [event_dict(e, p) for e, p in session.execute(paged(session, stmt.order_by(Event.occurred_on, Event.id), page)).all()]

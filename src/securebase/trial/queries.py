@@ -15,6 +15,7 @@ from securebase.errors import ConflictError, FieldError, NotFound
 from securebase.store import UnitOfWork
 from securebase.store.tables import Consent, DataQuery, Event, Participant, Response, Score, Visit
 from securebase.trial import access
+from securebase.trial.paging import Paging, paged
 from securebase.trial.roles import Actor, Role
 
 MAX_ID = 2**31 - 1  # database integer keys (PostgreSQL integer)
@@ -101,7 +102,7 @@ def get_query(session: Session, actor: Actor, query_id: int) -> dict[str, Any]:
 
 
 def list_queries(session: Session, actor: Actor, *, status: str | None = None,
-                 participant_id: str | None = None) -> list[dict[str, Any]]:
+                 participant_id: str | None = None, page: Paging | None = None) -> list[dict[str, Any]]:
     access.require(actor, access.READ_ROLES, "reading data queries")
     stmt = select(DataQuery, Participant).join(Participant, Participant.id == DataQuery.participant_pk).where(
         DataQuery.trial_id == actor.trial_id)
@@ -111,4 +112,4 @@ def list_queries(session: Session, actor: Actor, *, status: str | None = None,
         stmt = stmt.where(DataQuery.status == status)
     if participant_id:
         stmt = stmt.where(Participant.participant_id == participant_id)
-    return [query_dict(q, p) for q, p in session.execute(stmt.order_by(DataQuery.id.desc())).all()]
+    return [query_dict(q, p) for q, p in session.execute(paged(session, stmt.order_by(DataQuery.id.desc()), page)).all()]

@@ -21,6 +21,7 @@ from securebase.protocol import Criterion, age_in_years, check_eligibility, summ
 from securebase.store import UnitOfWork
 from securebase.store.tables import ScreeningRecord
 from securebase.trial import access
+from securebase.trial.paging import Paging, paged
 from securebase.trial.roles import Actor
 
 #: Screening outcomes, in the order a record moves through them.
@@ -159,7 +160,7 @@ def questions_of(session: Session, actor: Actor, screening_number: str) -> list[
 
 
 def list_screening(session: Session, actor: Actor, *, site_code: str | None = None,
-                   outcome: str | None = None) -> list[dict[str, Any]]:
+                   outcome: str | None = None, page: Paging | None = None) -> list[dict[str, Any]]:
     """The screening log of the sites the actor can reach, newest first."""
     access.require(actor, access.READ_ROLES, "reading the screening log")
     stmt = select(ScreeningRecord).where(ScreeningRecord.trial_id == actor.trial_id)
@@ -169,7 +170,7 @@ def list_screening(session: Session, actor: Actor, *, site_code: str | None = No
         stmt = stmt.where(ScreeningRecord.site_code == site_code)
     if outcome:
         stmt = stmt.where(ScreeningRecord.outcome == outcome)
-    rows = session.execute(stmt.order_by(ScreeningRecord.id.desc())).scalars().all()
+    rows = session.execute(paged(session, stmt.order_by(ScreeningRecord.id.desc()), page)).scalars().all()
     return [to_dict(r) for r in rows]
 
 

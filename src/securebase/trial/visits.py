@@ -19,6 +19,7 @@ from securebase.errors import ConflictError, FieldError, NotFound
 from securebase.store import UnitOfWork
 from securebase.store.tables import Participant, Visit
 from securebase.trial import access
+from securebase.trial.paging import Paging, paged
 from securebase.trial.roles import Actor, Role
 
 OUTCOMES = ("completed", "partial", "missed")
@@ -42,7 +43,8 @@ def _labels(session: Session, trial_id: str) -> dict[str, str]:
 
 
 def _scheduled(session: Session, actor: Actor, site_code: str | None, assessor: str | None, *window: Any,
-               order: tuple[Any, ...] = (Visit.window_opens, Participant.participant_id)) -> list[tuple[Visit, Participant]]:
+               order: tuple[Any, ...] = (Visit.window_opens, Participant.participant_id),
+               page: Paging | None = None) -> list[tuple[Visit, Participant]]:
     """Scheduled visits of reachable sites; the window filter and order run in the database (indexed on
     trial, status and window), so a list costs what it returns, not what the trial holds."""
     stmt = (select(Visit, Participant).join(Participant, Participant.id == Visit.participant_pk)
@@ -54,28 +56,30 @@ def _scheduled(session: Session, actor: Actor, site_code: str | None, assessor: 
         stmt = stmt.where(Participant.site_code == site_code)
     if assessor:
         stmt = stmt.where((Visit.assessor == assessor) | (Visit.assessor.is_(None)))
-    return [(v, p) for v, p in session.execute(stmt.order_by(*order)).all()]
+    return [(v, p) for v, p in session.execute(paged(session, stmt.order_by(*order), page)).all()]
 
 
 def upcoming_visits(session: Session, actor: Actor, *, on: date | None = None, horizon_days: int = 60,
-                    site_code: str | None = None, assessor: str | None = None) -> list[dict[str, Any]]:
+                    site_code: str | None = None, assessor: str | None = None,
+                    page: Paging | None = None) -> list[dict[str, Any]]:
     """Scheduled visits whose window has not closed and opens within ``horizon_days`` of ``on``."""
     access.require(actor, access.VISIT_ROLES, "listing visits")
     on = on or access.today()
     labels = _labels(session, actor.trial_id)
     rows = _scheduled(session, actor, site_code, assessor, Visit.window_closes >= on,
-                      Visit.window_opens <= on + timedelta(days=horizon_days))
+                      Visit.window_opens <= on + timedelta(days=horizon_days), page=page)
     return [visit_dict(v, p, labels.get(v.visit_id, v.visit_id), on) for v, p in rows]
 
 
 def overdue_visits(session: Session, actor: Actor, *, on: date | None = None, site_code: str | None = None,
-                   assessor: str | None = None) -> list[dict[str, Any]]:
-    """Scheduled visits whose window closed before ``on`` (most overdue first)."""
+                   assessor: str | None = None, page: Paging | None = None) -> list[dict[str, Any]]:
+    """Scheduled visits whose window closed before ``on`` (most overdue first: the database orders by the
+    date the window closed, so each page continues where the last ended)."""
     access.require(actor, access.VISIT_ROLES, "listing visits")
     on = on or access.today()
     labels = _labels(session, actor.trial_id)
     rows = _scheduled(session, actor, site_code, assessor, Visit.window_closes < on,
-                      order=(Visit.window_closes, Visit.window_opens, Participant.participant_id))
+                      order=(Visit.window_closes, Visit.window_opens, Participant.participant_id), page=page)
     out = [visit_dict(v, p, labels.get(v.visit_id, v.visit_id), on) for v, p in rows]
     return sorted(out, key=lambda d: -d["days_overdue"])  # stable: keeps the database order within a day
 

@@ -7,7 +7,7 @@ import io
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -26,6 +26,7 @@ from securebase.trial import (
     visits,
 )
 from securebase.trial.accounts import user_trials
+from securebase.trial.paging import DEFAULT_LIMIT, MAX_LIMIT, Paging
 from securebase.web import history
 from securebase.web.deps import api_user, plain, read, read_uow, settings_of, store_of, write
 
@@ -37,6 +38,25 @@ Scr = Annotated[str, Path(max_length=32, description="Screening number, e.g. SCR
 VisitId = Annotated[str, Path(max_length=32, description="Visit id from the protocol, e.g. m6")]
 Inst = Annotated[str, Path(max_length=64, description="Instrument name, e.g. sdq_parent")]
 QueryId = Annotated[int, Path(ge=1, le=2_000_000_000)]
+
+
+def _paging(limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page (1-1000)")] = DEFAULT_LIMIT,
+            cursor: Annotated[str | None, Query(max_length=64, description="The previous page's next cursor (from "
+                                                "the Link header); none for the first page")] = None) -> Paging:
+    return Paging(limit, cursor)
+
+
+Page = Annotated[Paging, Depends(_paging)]
+
+
+def _page(request: Request, response: Response, page: Paging, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every list is paged: the body is the page, ``X-Total-Count`` the whole list's length and ``Link`` (RFC 8288,
+    ``rel="next"``) the address of the next page, as GitHub's and many other APIs give them."""
+    response.headers["X-Total-Count"] = str(page.total if page.total is not None else len(items))
+    nxt = page.next_cursor
+    if nxt:
+        response.headers["Link"] = f'<{request.url.include_query_params(cursor=nxt, limit=page.limit)}>; rel="next"'
+    return items
 Text = Annotated[str, Field(max_length=4000)]
 
 
@@ -141,9 +161,10 @@ def me(request: Request, user: User) -> dict[str, Any]:
 
 # -- screening, consent, enrolment ----------------------------------------------------------------------
 @router.get("/trials/{trial_id}/screening", summary="The screening log")
-def screening_log(request: Request, user: User, trial_id: TrialId,
+def screening_log(request: Request, response: Response, user: User, trial_id: TrialId, page: Page,
                   site: Annotated[str | None, Query(max_length=32)] = None) -> list[dict[str, Any]]:
-    return read(request, user, trial_id, lambda s, a: screening.list_screening(s, a, site_code=site))
+    return _page(request, response, page, read(request, user, trial_id, lambda s, a: screening.list_screening(
+        s, a, site_code=site, page=page)))
 
 
 @router.post("/trials/{trial_id}/screening", status_code=201, summary="Screen a child")
@@ -200,8 +221,10 @@ def enrol_post(request: Request, user: User, trial_id: TrialId, number: Scr, bod
 
 # -- participants ------------------------------------------------------------------------------------
 @router.get("/trials/{trial_id}/participants", summary="Participants of your sites")
-def participants(request: Request, user: User, trial_id: TrialId) -> list[dict[str, Any]]:
-    return read(request, user, trial_id, enrol.list_participants)
+def participants(request: Request, response: Response, user: User, trial_id: TrialId, page: Page,
+                 site: Annotated[str | None, Query(max_length=32)] = None) -> list[dict[str, Any]]:
+    return _page(request, response, page, read(request, user, trial_id, lambda s, a: enrol.list_participants(
+        s, a, site_code=site, page=page)))
 
 
 @router.get("/trials/{trial_id}/participants/{pid}", summary="One participant")
@@ -341,30 +364,34 @@ def audit(request: Request, user: User, trial_id: TrialId, pid: Pid) -> list[dic
 
 # -- lists across participants ----------------------------------------------------------------------------
 @router.get("/trials/{trial_id}/visits/upcoming", summary="Upcoming assessments")
-def upcoming(request: Request, user: User, trial_id: TrialId,
+def upcoming(request: Request, response: Response, user: User, trial_id: TrialId, page: Page,
              site: Annotated[str | None, Query(max_length=32)] = None,
              assessor: Annotated[str | None, Query(max_length=120)] = None,
              horizon_days: Annotated[int, Query(ge=0, le=3660)] = 60) -> list[dict[str, Any]]:
-    return read(request, user, trial_id, lambda s, a: visits.upcoming_visits(
-        s, a, site_code=site, assessor=assessor, horizon_days=horizon_days))
+    return _page(request, response, page, read(request, user, trial_id, lambda s, a: visits.upcoming_visits(
+        s, a, site_code=site, assessor=assessor, horizon_days=horizon_days, page=page)))
 
 
 @router.get("/trials/{trial_id}/visits/overdue", summary="Overdue assessments")
-def overdue(request: Request, user: User, trial_id: TrialId, site: Annotated[str | None, Query(max_length=32)] = None,
+def overdue(request: Request, response: Response, user: User, trial_id: TrialId, page: Page,
+            site: Annotated[str | None, Query(max_length=32)] = None,
             assessor: Annotated[str | None, Query(max_length=120)] = None) -> list[dict[str, Any]]:
-    return read(request, user, trial_id, lambda s, a: visits.overdue_visits(s, a, site_code=site, assessor=assessor))
+    return _page(request, response, page, read(request, user, trial_id, lambda s, a: visits.overdue_visits(
+        s, a, site_code=site, assessor=assessor, page=page)))
 
 
 @router.get("/trials/{trial_id}/events", summary="Events of your sites")
-def all_events(request: Request, user: User, trial_id: TrialId,
+def all_events(request: Request, response: Response, user: User, trial_id: TrialId, page: Page,
                event_type: Annotated[str | None, Query(max_length=48)] = None) -> list[dict[str, Any]]:
-    return read(request, user, trial_id, lambda s, a: events.list_events(s, a, event_type=event_type))
+    return _page(request, response, page, read(request, user, trial_id, lambda s, a: events.list_events(
+        s, a, event_type=event_type, page=page)))
 
 
 @router.get("/trials/{trial_id}/queries", summary="Data queries")
-def queries_get(request: Request, user: User, trial_id: TrialId,
+def queries_get(request: Request, response: Response, user: User, trial_id: TrialId, page: Page,
                 status: Annotated[str | None, Query(max_length=16)] = None) -> list[dict[str, Any]]:
-    return read(request, user, trial_id, lambda s, a: queries.list_queries(s, a, status=status))
+    return _page(request, response, page, read(request, user, trial_id, lambda s, a: queries.list_queries(
+        s, a, status=status, page=page)))
 
 
 @router.post("/trials/{trial_id}/queries", status_code=201, summary="Raise a data query")
