@@ -40,9 +40,12 @@ def run_demo(out: Path, n: int, seed: int, console: Console, *, pdf: bool = True
     t0 = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     db = out / "demo.db"
-    for suffix in ("", "-wal", "-shm"):
+    for suffix in ("", "-wal", "-shm", ".audit-heads"):
         Path(str(db) + suffix).unlink(missing_ok=True)
-    store = open_store(f"sqlite:///{db}")
+    from securebase.store.audit_key import AuditSeal, generate_key_file, load_key
+
+    generate_key_file(key := Path(str(db) + ".audit-key"))  # keyed audit chain, as `securebase init` makes
+    store = open_store(f"sqlite:///{db}", seal=AuditSeal(load_key(key), Path(str(db) + ".audit-heads")))
     proto = load_protocol("ng26-care")
     with store.unit_of_work(actor="securebase-demo") as uow:
         create_trial(uow, proto, seed=seed)

@@ -5,7 +5,8 @@ A simulated trial where every participant has exactly the same history apart fro
 screening answers, consents, enrolment, randomisation, then, for the intervention arm only, three logged
 intervention sessions, then one visible event for everyone). For each blinded role (all of
 ``BLINDED_ROLES``, so roles added later are covered too) and each GET route with a participant in its path,
-the ODM export and the service-level audit view, we compute per-participant features of the response:
+each trial-level GET route (lists, dashboards, CSV datasets), the ODM, REDCap and analysis exports and the
+service-level audit view, we compute per-participant features of the response:
 status, length with digits normalised, the number of audit rows, the gaps between consecutive audit
 numbers, the order of (table, action), and any key that names a global sequence or hash. The test fails if
 any feature's set of values differs between the arms (issue 15, item 1).
@@ -108,6 +109,23 @@ def _pid_routes(app: Any) -> list[str]:
     return [t for m, t in routes(app) if m == "GET" and "{pid}" in t]
 
 
+def _trial_routes(app: Any) -> list[str]:
+    """GET routes of the trial as a whole (lists, dashboards, CSV exports), whose rows name participants."""
+    skip = ("/api/openapi.json", "/api/docs", "/api/docs/oauth2-redirect", "/login", "/logout")
+    return [t for m, t in routes(app) if m == "GET" and "{pid}" not in t and t not in skip
+            and set(re.findall(r"{(\w+)}", t)) <= {"trial_id", "frame"}]
+
+
+def _rows_of(text: str, arms: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """Per participant: how many lines of ``text`` name them and the lines' lengths (digits normalised)."""
+    lines = text.splitlines()
+    out = {}
+    for pid in arms:
+        mine = [_norm(line, pid) for line in lines if pid in line]
+        out[pid] = {"lines": len(mine), "lengths": tuple(sorted(len(m) for m in mine))}
+    return out
+
+
 @pytest.mark.parametrize("user", sorted(BLINDED))
 def test_no_route_answers_differently_by_arm(world, user) -> None:  # type: ignore[no-untyped-def]
     from fastapi.testclient import TestClient
@@ -174,3 +192,57 @@ def test_audit_view_and_odm_export_are_the_same_for_both_arms(world, user) -> No
            for pid, rows in per.items()}
     assert _differences(odm, arms) == []
     assert all(f["chain_keys"] == () for f in odm.values()), "a blinded ODM export carries seq/hash/prev_hash"
+
+
+@pytest.mark.parametrize("user", sorted(BLINDED))
+def test_trial_lists_and_exports_show_both_arms_alike(world, user) -> None:  # type: ignore[no-untyped-def]
+    """Lists, dashboards, the CSV datasets, the REDCap records and the analysis export: the rows naming each
+    participant have the same count and lengths in both arms."""
+    from fastapi.testclient import TestClient
+
+    from securebase.errors import PermissionDenied
+    from securebase.interop.exports import AnalysisExport
+    from securebase.interop.redcap_records import write_redcap
+
+    app, arms, store = world["app"], world["arms"], world["store"]
+    api = TestClient(app, raise_server_exceptions=False, headers={"Authorization": f"Bearer {world['tokens'][user]}"})
+    pages = TestClient(app, raise_server_exceptions=False)
+    assert login(pages, user, PASSWORD).status_code == 200
+    texts: dict[str, str] = {}
+    for template in _trial_routes(app):
+        for frame in ("participants", "visits", "resource_use") if "{frame}" in template else ("",):
+            path = fill(template, {"trial_id": TRIAL, "frame": frame})
+            r = (api if template.startswith("/api") else pages).get(path)
+            assert r.status_code < 500, (path, r.status_code, r.text[:300])
+            texts[path] = r.text
+    assert any("datasets" in p for p in texts) and any(p.endswith(".csv") for p in texts)
+    a = actor(store, user)
+    for name, write in (("redcap", lambda out: write_redcap(store, a, out).files),
+                        ("analysis", lambda out: AnalysisExport(formats=("csv",)).write(store, a, out).files)):
+        try:
+            files = write(world["tmp"] / f"{name}-{user}")
+        except PermissionDenied:
+            continue
+        for f in files:
+            if f.suffix == ".csv":
+                texts[f"{name}:{f.name}"] = f.read_text(encoding="utf-8")
+    problems = {}
+    for where, text in texts.items():
+        diff = _differences(_rows_of(text, arms), arms)
+        if diff:
+            problems[where] = diff
+    assert problems == {}, json.dumps(problems, indent=1)
+
+
+def test_the_features_would_catch_a_leak(world) -> None:  # type: ignore[no-untyped-def]
+    """The same features separate the arms in what an unblinded trial manager is shown (the arm column),
+    and in the global audit numbering the blinded view used to carry."""
+    from fastapi.testclient import TestClient
+
+    pages = TestClient(world["app"], raise_server_exceptions=False)
+    assert login(pages, "tm", PASSWORD).status_code == 200
+    csv_text = pages.get(f"/trials/{TRIAL}/export/participants.csv").text
+    assert _differences(_rows_of(csv_text, world["arms"]), world["arms"])
+    with world["store"].read() as s:
+        feats = {pid: _numbering(participant_history(s, pid, "tm"), "seq") for pid in world["arms"]}
+    assert any(d.startswith("gaps") for d in _differences(feats, world["arms"]))
