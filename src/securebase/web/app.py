@@ -183,7 +183,8 @@ def create_app(settings: Settings, *, store: Store | None = None, secure_cookies
         return HTMLResponse(DOCS_HTML)
 
     static = resources.files("securebase.web") / "static"
-    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+    # follow_symlink: vendor/ is built by `make static` and may be a link to the build
+    app.mount("/static", StaticFiles(directory=str(static), follow_symlink=True), name="static")
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(qualitative_router(get_store=deps.store_of, current_user=deps.page_user,
