@@ -125,3 +125,20 @@ def test_pages_have_no_inline_script_and_api_docs_are_vendored(web, client_for) 
     docs = c.get("/api/docs").text
     for ref in re.findall(r'(?:src|href)="(/static/[^"]+)"', docs):
         assert c.get(ref).status_code == 200, ref
+
+
+def test_health_economist_is_refused_per_participant_allocation(web) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+    from trial_world import add_users
+
+    from securebase.trial.accounts import create_api_token
+
+    add_users(web["store"], {"econ": ("health_economist", None)})
+    with web["store"].unit_of_work(actor="test-setup") as uow:
+        token = create_api_token(uow, "econ")
+        uow.commit()
+    econ = TestClient(web["app"], headers={"Authorization": f"Bearer {token}"})
+    r = econ.get(f"{T}/participants/{web['intervention']}/allocation")
+    assert r.status_code == 403 and "allocation" in r.json()["message"]
+    assert "intervention" not in r.text.replace("reading a participant's allocation", "")
+    assert econ.get(f"{T}/participants/{web['intervention']}").status_code == 403  # as for the record itself

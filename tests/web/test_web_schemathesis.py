@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 MIN_REQUESTS = 2000
-BUDGET_SECONDS = 420
+BUDGET_SECONDS = 600
 
 
 @pytest.mark.slow
