@@ -1,5 +1,5 @@
 """The JSON API and the page plumbing: token auth, one error shape, a whole participant journey through the
-API, log-in lock-out, CSRF, session cookie flags, no traceback on an internal error."""
+API, log-in throttling, CSRF, session cookie flags, no traceback on an internal error."""
 
 from __future__ import annotations
 

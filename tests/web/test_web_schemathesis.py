@@ -1,4 +1,5 @@
-"""schemathesis against the OpenAPI schema: at least 1,000 generated requests, no server error (5xx)."""
+"""schemathesis against the OpenAPI schema, authenticated with a trial manager's token: at least 2,000 generated
+requests (issue 15), no server error (5xx). Slow (a few minutes on the shared machine): ``-m slow``."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import time
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-MIN_REQUESTS = 1000
-BUDGET_SECONDS = 90
+MIN_REQUESTS = 2000
+BUDGET_SECONDS = 600
 
 
+@pytest.mark.slow
 def test_generated_requests_never_give_a_server_error(web) -> None:  # type: ignore[no-untyped-def]
     import schemathesis
 

@@ -26,6 +26,7 @@ from securebase.instruments import load_instrument, validate_responses
 from securebase.store import UnitOfWork
 from securebase.store.tables import Event, Participant
 from securebase.trial import access
+from securebase.trial.bounds import check_json
 from securebase.trial.paging import Paging, paged
 from securebase.trial.roles import Actor
 
@@ -38,6 +39,9 @@ RECORD_TYPES = {"placement_change": "placement_record", "maltreatment": "maltrea
                 "school_record": "school_record"}
 SAE = "serious_adverse_event"
 REPORT_DAYS = 15
+#: Limits on an event's free-form details (issue 15: 900 levels of nesting once poisoned every read).
+DETAILS_DEPTH = 4
+DETAILS_BYTES = 16_000
 
 
 def event_types(session: Session, trial_id: str) -> dict[str, str]:
@@ -73,6 +77,7 @@ def record_event(uow: UnitOfWork, actor: Actor, participant_id: str, *, event_ty
     if on < p.enrolled_on - timedelta(days=366):
         raise FieldError("occurred_on", on.isoformat(), "a date during the trial", "check the year")
     details = dict(details or {})
+    check_json(details, "details", max_depth=DETAILS_DEPTH, max_items=200, max_string=4000, max_bytes=DETAILS_BYTES)
     if event_type in RECORD_TYPES:
         inst = load_instrument(RECORD_TYPES[event_type])
         details = _jsonable(validate_responses(inst, details, participant=participant_id))

@@ -48,6 +48,7 @@ from securebase.store.tables import (
     Visit,
     Withdrawal,
 )
+from securebase.trial import access
 from securebase.trial.consent import required_kinds
 from securebase.trial.roles import Actor, Role
 
@@ -395,14 +396,13 @@ def randomise(uow: UnitOfWork, actor: Actor, participant_id: str, *, on: date | 
 
 
 def allocation_for(uow: UnitOfWork, actor: Actor, participant_id: str) -> AllocationView:
-    """The participant's allocation, for roles allowed to see it; :class:`BlindingError` for blinded roles,
-    and PermissionDenied (as for the participant itself) for unblinded roles that may not read participants
-    (health economist, DMC member: they work from analysis datasets and closed reports)."""
-    from securebase.trial import access
+    """The participant's allocation, for unblinded roles that may read participant records (not the health
+    economist, qualitative researcher or DMC, who get aggregates); :class:`BlindingError` or PermissionDenied
+    otherwise."""
 
     if actor.blinded:
         raise BlindingError(blinding_message(actor))
-    access.require(actor, access.READ_ROLES, "reading a participant")
+    access.require(actor, access.READ_ROLES, "reading a participant's allocation")
     trial = uow.trial(actor.trial_id)
     p = _participant(uow, actor, participant_id)
     alloc = uow.session.execute(_ALLOC_OF, {"pk": p.id}).scalar_one_or_none()

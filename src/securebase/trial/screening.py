@@ -21,6 +21,7 @@ from securebase.protocol import Criterion, age_in_years, check_eligibility, summ
 from securebase.store import UnitOfWork
 from securebase.store.tables import ScreeningRecord
 from securebase.trial import access
+from securebase.trial.bounds import check_json
 from securebase.trial.paging import Paging, paged
 from securebase.trial.roles import Actor
 
@@ -30,6 +31,22 @@ OUTCOMES = ("ineligible", "eligible", "not_approached", "approached", "declined"
 
 def screening_number(site_code: str, n: int) -> str:
     return f"SCR-{site_code}-{n:04d}"
+
+
+#: Answers kept besides the protocol's eligibility questions (age, the LA's parental responsibility, and the
+#: fields minimisation and consent read).
+EXTRA_ANSWERS = frozenset({"age_years", "date_of_birth", "la_parental_responsibility", "care_status",
+                           "maltreatment_status", "maltreatment_types", "maltreatment_type"})
+
+
+def _check_keys(protocol: Any, answers: dict[str, Any]) -> None:
+    """Refuse answers the protocol does not ask, and values that are not short scalars or short lists."""
+    known = {c.field for c in protocol.eligibility} | EXTRA_ANSWERS
+    unknown = sorted(str(k)[:40] for k in answers if k not in known)
+    if unknown:
+        raise FieldError("answers", ", ".join(unknown[:5]), "only the protocol's screening questions: "
+                         + ", ".join(sorted(known)), "remove the other keys")
+    check_json(answers, "answers", max_depth=2, max_items=100, max_string=200, max_bytes=8000)
 
 
 def _clean_answers(answers: dict[str, Any], screened_on: date) -> dict[str, Any]:
@@ -91,6 +108,7 @@ def screen(uow: UnitOfWork, actor: Actor, *, site_code: str, answers: dict[str, 
     uow.ensure_unlocked(actor.trial_id)
     on = access.not_future(access.parse_date(screened_on, "screened_on", access.today()), "screened_on")
     protocol = access.protocol_of(uow.session, actor.trial_id)
+    _check_keys(protocol, answers)
     clean = _clean_answers(dict(answers), on)
     result = check_eligibility(protocol, clean)
     if require_complete and result.missing:

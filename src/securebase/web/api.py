@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from securebase.cells import frame_to_csv
 from securebase.errors import FieldError
@@ -26,9 +26,11 @@ from securebase.trial import (
     visits,
 )
 from securebase.trial.accounts import user_trials
+from securebase.trial.bounds import check_json
 from securebase.trial.paging import DEFAULT_LIMIT, MAX_LIMIT, Paging
 from securebase.web import history
-from securebase.web.deps import api_user, plain, read, read_uow, settings_of, store_of, write
+from securebase.web.deps import api_user, plain, read, read_uow, settings_of, store_of
+from securebase.web.deps import write_json as write
 
 router = APIRouter(prefix="/api", tags=["api"])
 User = Annotated[str, Depends(api_user)]
@@ -61,7 +63,16 @@ Text = Annotated[str, Field(max_length=4000)]
 
 
 class Body(BaseModel):
+    """Every JSON body: unknown fields refused; nesting, size and characters bounded before any model runs
+    (a NUL or a lone surrogate anywhere, or nesting deeper than 8 levels, is a 422 naming the field)."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bounded(cls, data: Any) -> Any:
+        check_json(data, "body", max_depth=8, max_items=5000, max_string=20_000, max_bytes=500_000)
+        return data
 
 
 class ScreenIn(Body):

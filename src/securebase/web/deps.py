@@ -6,6 +6,7 @@ Routes only translate: they turn a request into a service call inside a unit of 
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -108,12 +109,22 @@ def read_uow(request: Request, username: str, trial_id: str, fn: Callable[[UnitO
 
 
 def write(request: Request, username: str, trial_id: str, fn: Callable[[UnitOfWork, Actor], T],
-          reason: str | None = None) -> T:
-    """Run ``fn`` in one unit of work for ``username`` on ``trial_id`` and commit it."""
+          reason: str | None = None, *, as_json: bool = False) -> T:
+    """Run ``fn`` in one unit of work for ``username`` on ``trial_id`` and commit it.
+
+    With ``as_json`` the result is turned into JSON-ready values and serialised *before* the commit, so a
+    result that cannot be sent never follows a committed change ("nothing was saved" stays true)."""
     try:
         with store_of(request).unit_of_work(actor=username, reason=(reason or None)) as uow:
             actor = actor_for(uow.session, username, trial_id)
             out = fn(uow, actor)
+            if as_json:
+                out = plain(out)
+                try:
+                    json.dumps(out, allow_nan=False)
+                except (TypeError, ValueError, RecursionError):
+                    raise InputError("the result of this request cannot be sent back as JSON, so nothing was saved; "
+                                     "check the values for non-finite numbers or deep nesting") from None
             uow.commit()
             return out
     except IntegrityError:
@@ -121,6 +132,12 @@ def write(request: Request, username: str, trial_id: str, fn: Callable[[UnitOfWo
                             "Reload the page and try again") from None
     except DataError:
         raise InputError(DATA_ERROR) from None
+
+
+def write_json(request: Request, username: str, trial_id: str, fn: Callable[[UnitOfWork, Actor], T],
+               reason: str | None = None) -> T:
+    """:func:`write` for the JSON API: the response is built before the commit."""
+    return write(request, username, trial_id, fn, reason, as_json=True)
 
 
 def plain(value: Any) -> Any:

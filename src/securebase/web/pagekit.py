@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse
 
 from securebase.errors import FieldError
+from securebase.trial.bounds import bad_text
 from securebase.web.deps import check_csrf, page_user
 
 User = Annotated[str, Depends(page_user)]
@@ -18,6 +19,10 @@ async def posted(request: Request) -> dict[str, str]:
     """The posted form fields (last value wins), after the CSRF check."""
     data = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     check_csrf(request, data.pop("csrf_token", None))
+    for k, v in data.items():
+        why = bad_text(k) or bad_text(v)
+        if why:
+            raise FieldError(k[:40], v[:40], why, "remove the character and submit again")
     return data
 
 
