@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from trial_world import actor
 
-from securebase.errors import FieldError, PermissionDenied
+from securebase.errors import BlindingError, FieldError, PermissionDenied
 from securebase.trial.safety import adverse
 
 LATER = date(2028, 3, 31)  # "today" for recording events dated in 2028
@@ -53,7 +53,7 @@ def test_overdue_list_across_a_month_boundary_and_a_leap_day(world) -> None:  # 
     jan20, _ = _sae(store, pid, date(2028, 1, 19), date(2028, 1, 20))   # due 2028-02-04
     feb14, _ = _sae(store, pid, date(2028, 2, 10), date(2028, 2, 14))   # due 2028-02-29
     ours = {jan20, feb14}
-    dm = actor(store, "dm")
+    dm = actor(store, "ustat")
 
     def listed(on: date) -> list[tuple[int, int]]:
         with store.read() as s:
@@ -77,8 +77,13 @@ def test_follow_up_keeps_every_version(world) -> None:  # type: ignore[no-untype
                           serious=False, seriousness=[])
         uow.commit()
     with store.read() as s:
-        vs = adverse.versions(s, actor(store, "dm"), ae_id)
-        now = adverse.list_adverse_events(s, actor(store, "dm"), participant_id=pid)
+        vs = adverse.versions(s, actor(store, "ci"), ae_id)
+        now = adverse.list_adverse_events(s, actor(store, "ci"), participant_id=pid)
+        blind = adverse.list_adverse_events(s, actor(store, "dm"), participant_id=pid)
+        assert {e["relatedness"] for e in blind} == {"withheld"} and {e["report_due_on"] for e in blind} == {"withheld"}
+        assert {v["relatedness"] for v in adverse.versions(s, actor(store, "dm"), ae_id)} == {"withheld"}
+        with pytest.raises(BlindingError):
+            adverse.overdue(s, actor(store, "dm"))
     assert [(v["version"], v["kind"]) for v in vs] == [(1, "initial"), (2, "assessment"), (3, "follow_up"),
                                                       (4, "follow_up")]
     assert [v["outcome"] for v in vs] == ["ongoing", "ongoing", "resolved", "resolved"]

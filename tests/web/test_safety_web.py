@@ -195,3 +195,50 @@ def test_assessor_responses_do_not_vary_with_arm(world) -> None:  # type: ignore
     a, b = seen[inter], seen[usual]
     assert a[:4] == b[:4]
     assert "usual_care" not in " ".join(a + b) and "Intervention delivery" not in " ".join(a + b)
+
+
+def test_adverse_events_deviations_and_guesses_through_the_api(world) -> None:  # type: ignore[no-untyped-def]
+    arms = world["arms"]
+    inter = next(p for p, a in arms.items() if a == "intervention")
+    usual = next(p for p, a in arms.items() if a == "usual_care")
+    assessor, ci = _client(world, "assessor9", api=True), _client(world, "ci", api=True)
+    seen = []
+    for pid in (inter, usual):
+        r = assessor.post(f"/api/trials/ng26-care/participants/{pid}/adverse-events", json={
+            "category": "self_harm", "description": "cut her arm", "onset_on": "2026-01-02", "aware_on": "2026-01-05",
+            "serious": True, "seriousness": ["hospitalisation"]})
+        assert r.status_code == 201, r.text
+        ae = r.json()
+        a = ci.post(f"/api/trials/ng26-care/adverse-events/{ae['id']}/assessment",
+                    json={"relatedness": "possibly", "expectedness": "unexpected"})
+        assert a.json()["report_due_on"] == "2026-01-20"  # 5 Jan + 15 days
+        g = assessor.post(f"/api/trials/ng26-care/participants/{pid}/blinding-guess", json={"guess": "dont_know"})
+        listed = [e for e in assessor.get("/api/trials/ng26-care/adverse-events").json() if e["id"] == ae["id"]][0]
+        assert listed["relatedness"] == "withheld"
+        seen.append((r.status_code, {k: v for k, v in ae.items() if k not in ("id", "reference")}, g.status_code,
+                     g.text.replace(pid, "<ID>"), {k: v for k, v in listed.items()
+                                                   if k not in ("id", "reference", "participant_id", "site")}))
+    assert seen[0] == seen[1]
+    missing = _client(world, "tm", api=True).post("/api/trials/ng26-care/adverse-events/999999/follow-up",
+                                                  json={"note": "more"})
+    assert missing.status_code == 422 and "adverse_event_id" in missing.json()["message"]
+    assert assessor.get("/api/trials/ng26-care/adverse-events/overdue").status_code == 403
+    overdue = ci.get("/api/trials/ng26-care/adverse-events/overdue").json()
+    assert {e["participant_id"] for e in overdue} >= {inter, usual}
+    d = _client(world, "tm", api=True).post("/api/trials/ng26-care/deviations", json={
+        "site_code": "LA01", "category": "consent", "description": "wrong form", "occurred_on": "2026-01-02",
+        "aware_on": "2026-01-03", "serious_breach": True})
+    assert d.status_code == 201 and d.json()["report_due_on"] == "2026-01-10"
+
+
+def test_safety_page_withholds_relatedness_from_blinded_roles(world) -> None:  # type: ignore[no-untyped-def]
+    pid = world["first"]
+    r = _client(world, "tm", api=True).post(f"/api/trials/ng26-care/participants/{pid}/adverse-events", json={
+        "category": "police_contact", "description": "arrested", "onset_on": "2026-01-02", "serious": True,
+        "seriousness": ["police_custody"]})
+    assert r.status_code == 201
+    blind = _client(world, "assessor9").get("/trials/ng26-care/safety")
+    assert blind.status_code == 200 and r.json()["reference"] in blind.text
+    assert "withheld" in blind.text and 'id="overdue"' not in blind.text
+    ci = _client(world, "ci").get("/trials/ng26-care/safety")
+    assert ci.status_code == 200 and 'id="overdue"' in ci.text and "withheld" not in ci.text

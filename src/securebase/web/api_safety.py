@@ -3,14 +3,14 @@ the safeguarding lead, the chief investigator and the person who raised it)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from securebase.notify import mailer_from_settings
-from securebase.trial.safety import concerns
+from securebase.trial.safety import adverse, blinding, concerns, deviations
 from securebase.web.deps import api_user, plain, read, settings_of, write
 
 router = APIRouter(prefix="/api", tags=["safeguarding"])
@@ -92,3 +92,122 @@ def sign_off(request: Request, user: User, trial_id: TrialId, concern_id: Concer
 def follow_up(request: Request, user: User, trial_id: TrialId, concern_id: ConcernId, body: FollowUpIn) -> dict[str, Any]:
     write(request, user, trial_id, lambda u, a: concerns.add_follow_up(u, a, concern_id, body.note, close=body.close))
     return plain(read(request, user, trial_id, lambda s, a: concerns.get_concern(s, a, concern_id)))
+
+
+# -- adverse events, deviations, guesses of allocation ----------------------------------------------------
+class AdverseEventIn(Body):
+    category: str = Field(max_length=48, description="An expected-event id of the protocol's safety block, or 'other'")
+    description: Text
+    onset_on: date
+    aware_on: date | None = Field(None, description="The day the team became aware (default today)")
+    serious: bool = False
+    seriousness: list[Annotated[str, Field(max_length=48)]] = Field(default_factory=list, max_length=10)
+    outcome: str = Field("ongoing", max_length=24)
+
+
+class AssessmentIn(Body):
+    relatedness: str = Field(max_length=16)
+    expectedness: str = Field(max_length=16)
+    note: Text = ""
+
+
+class AeFollowUpIn(Body):
+    note: Text
+    description: Text | None = None
+    outcome: str | None = Field(None, max_length=24)
+    serious: bool | None = None
+    seriousness: list[Annotated[str, Field(max_length=48)]] | None = Field(None, max_length=10)
+    onset_on: date | None = None
+    category: str | None = Field(None, max_length=48)
+
+
+class ReportedIn(Body):
+    reported_on: date
+
+
+class DeviationIn(Body):
+    site_code: str = Field(max_length=32)
+    category: str = Field(max_length=48)
+    description: Text
+    occurred_on: date
+    aware_on: date | None = None
+    serious_breach: bool = False
+    corrective_action: Text = ""
+    participant_id: str | None = Field(None, max_length=32)
+    unblinded_assessor: str | None = Field(None, max_length=120)
+
+
+class GuessIn(Body):
+    guess: str = Field(max_length=40, description="An arm id of the protocol, or dont_know")
+
+
+AeId = Annotated[int, Path(ge=1, le=2_000_000_000, description="Adverse event number (AE-0007 is 7)")]
+
+
+def _ae(request: Request, user: str, trial_id: str, ae_id: int) -> dict[str, Any]:
+    return plain(read(request, user, trial_id, lambda s, a: adverse.versions(s, a, ae_id)[-1]))
+
+
+@router.post("/trials/{trial_id}/participants/{pid}/adverse-events", status_code=201, summary="Record an adverse event")
+def ae_post(request: Request, user: User, trial_id: TrialId, pid: Pid, body: AdverseEventIn) -> dict[str, Any]:
+    ae_id = write(request, user, trial_id, lambda u, a: adverse.record_adverse_event(
+        u, a, pid, category=body.category, description=body.description, onset_on=body.onset_on,
+        aware_on=body.aware_on, serious=body.serious, seriousness=body.seriousness, outcome=body.outcome).id)
+    return {"id": ae_id, "reference": adverse.reference(ae_id), **_ae(request, user, trial_id, ae_id)}
+
+
+@router.get("/trials/{trial_id}/adverse-events", summary="Adverse events (relatedness withheld from blinded roles)")
+def ae_list(request: Request, user: User, trial_id: TrialId) -> list[dict[str, Any]]:
+    return plain(read(request, user, trial_id, adverse.list_adverse_events))
+
+
+@router.get("/trials/{trial_id}/adverse-events/overdue", summary="Reportable SAEs past their 15-day due date")
+def ae_overdue(request: Request, user: User, trial_id: TrialId) -> list[dict[str, Any]]:
+    return plain(read(request, user, trial_id, adverse.overdue))
+
+
+@router.get("/trials/{trial_id}/adverse-events/{ae_id}/versions", summary="Every version of an adverse event")
+def ae_versions(request: Request, user: User, trial_id: TrialId, ae_id: AeId) -> list[dict[str, Any]]:
+    return plain(read(request, user, trial_id, lambda s, a: adverse.versions(s, a, ae_id)))
+
+
+@router.post("/trials/{trial_id}/adverse-events/{ae_id}/assessment", summary="Relatedness and expectedness (CI)")
+def ae_assess(request: Request, user: User, trial_id: TrialId, ae_id: AeId, body: AssessmentIn) -> dict[str, Any]:
+    write(request, user, trial_id, lambda u, a: adverse.assess(u, a, ae_id, relatedness=body.relatedness,
+                                                               expectedness=body.expectedness, note=body.note))
+    return _ae(request, user, trial_id, ae_id)
+
+
+@router.post("/trials/{trial_id}/adverse-events/{ae_id}/follow-up", status_code=201, summary="A follow-up report")
+def ae_follow_up(request: Request, user: User, trial_id: TrialId, ae_id: AeId, body: AeFollowUpIn) -> dict[str, Any]:
+    changes = {k: v for k, v in body.model_dump(exclude={"note"}).items() if v is not None}
+    write(request, user, trial_id, lambda u, a: adverse.follow_up(u, a, ae_id, note=body.note, **changes))
+    return _ae(request, user, trial_id, ae_id)
+
+
+@router.post("/trials/{trial_id}/adverse-events/{ae_id}/reported", summary="Reported to the ethics committee")
+def ae_reported(request: Request, user: User, trial_id: TrialId, ae_id: AeId, body: ReportedIn) -> dict[str, Any]:
+    write(request, user, trial_id, lambda u, a: adverse.mark_reported(u, a, ae_id, body.reported_on))
+    return _ae(request, user, trial_id, ae_id)
+
+
+@router.get("/trials/{trial_id}/deviations", summary="Protocol deviations and serious breaches")
+def deviations_get(request: Request, user: User, trial_id: TrialId, overdue_only: bool = False) -> list[dict[str, Any]]:
+    return plain(read(request, user, trial_id, lambda s, a: deviations.list_deviations(s, a, overdue_only=overdue_only)))
+
+
+@router.post("/trials/{trial_id}/deviations", status_code=201, summary="Record a deviation or serious breach")
+def deviations_post(request: Request, user: User, trial_id: TrialId, body: DeviationIn) -> dict[str, Any]:
+    dev_id = write(request, user, trial_id, lambda u, a: deviations.record_deviation(
+        u, a, site_code=body.site_code, category=body.category, description=body.description,
+        occurred_on=body.occurred_on, aware_on=body.aware_on, serious_breach=body.serious_breach,
+        corrective_action=body.corrective_action, participant_id=body.participant_id,
+        unblinded_assessor=body.unblinded_assessor).id)
+    return next(d for d in plain(read(request, user, trial_id, deviations.list_deviations)) if d["id"] == dev_id)
+
+
+@router.post("/trials/{trial_id}/participants/{pid}/blinding-guess", status_code=201,
+             summary="The assessor's guess of allocation at the 12-month visit")
+def guess_post(request: Request, user: User, trial_id: TrialId, pid: Pid, body: GuessIn) -> dict[str, str]:
+    write(request, user, trial_id, lambda u, a: blinding.record_guess(u, a, pid, body.guess))
+    return {"participant_id": pid, "recorded": "yes"}

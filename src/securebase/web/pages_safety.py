@@ -83,7 +83,8 @@ def concerns_home(request: Request, trial_id: str, user: User) -> HTMLResponse:
     sections.append({"heading": "Your e-mail for safety alerts", "form": form(
         f"/trials/{trial_id}/safeguarding/contact", [field("email", "E-mail address", "email", required=True)],
         "Save e-mail", form_id="contact-form")})
-    sections.append({"text": ["Raise a concern from the participant's page (link 'Raise a safeguarding concern')."]})
+    sections.append({"text": ["Raise a concern from the participant's page (link 'Raise a safeguarding concern')."],
+                     "links": [link(f"/trials/{trial_id}/safety", "Adverse events and deviations")]})
     return page(request, "Safeguarding", sections, trial_id=trial_id)
 
 
@@ -174,3 +175,32 @@ def sign_off_post(request: Request, trial_id: str, concern_id: int, user: User, 
 def follow_up_post(request: Request, trial_id: str, concern_id: int, user: User, data: Form) -> Response:
     return _action(request, user, trial_id, concern_id, lambda u, a: concerns.add_follow_up(
         u, a, concern_id, data.get("note", ""), close=bool(yesno(data.get("close")))), "Follow-up added")
+
+
+@router.get("/trials/{trial_id}/safety")
+def safety_page(request: Request, trial_id: str, user: User) -> HTMLResponse:
+    """Adverse events (relatedness withheld from blinded roles), the overdue list and deviations."""
+    from securebase.trial.safety import adverse, deviations
+
+    aes = read(request, user, trial_id, adverse.list_adverse_events)
+    unblinded = read(request, user, trial_id, lambda s, a: a.can_see_allocation())
+    sections: list[dict[str, Any]] = []
+    if unblinded:
+        late = read(request, user, trial_id, adverse.overdue)
+        sections.append({"heading": "Overdue reports to the ethics committee", "id": "overdue", "table": {
+            "columns": ["event", "participant", "team aware", "due", "days overdue"],
+            "rows": [[e["reference"], e["participant_id"], e["aware_on"], e["report_due_on"], e["days_overdue"]]
+                     for e in late], "empty": "No report is overdue."}})
+    sections.append({"heading": "Adverse events", "id": "adverse-events", "table": {
+        "columns": ["event", "participant", "category", "onset", "team aware", "serious", "relatedness", "due",
+                    "version"],
+        "rows": [[e["reference"], e["participant_id"], e["category"], e["onset_on"], e["aware_on"],
+                  ", ".join(e["seriousness"]) if e["serious"] else "no", e["relatedness"] or "not assessed",
+                  e["report_due_on"] or "-", e["version"]] for e in aes], "empty": "No adverse event recorded."}})
+    devs = read(request, user, trial_id, deviations.list_deviations)
+    sections.append({"heading": "Protocol deviations", "id": "deviations", "table": {
+        "columns": ["deviation", "site", "category", "aware", "serious breach", "due", "reported", "corrective action"],
+        "rows": [[d["reference"], d["site"], d["category"], d["aware_on"], "yes" if d["serious_breach"] else "no",
+                  d["report_due_on"] or "-", d["reported_on"] or "-", d["corrective_action"]] for d in devs],
+        "empty": "No deviation recorded."}})
+    return page(request, "Adverse events and deviations", sections, trial_id=trial_id)

@@ -211,10 +211,17 @@ def mark_reported(uow: UnitOfWork, actor: Actor, ae_id: int | str, reported_on: 
     return ae
 
 
-def as_dict(ae: AdverseEvent, p: Participant, on: date | None = None) -> dict[str, Any]:
+#: Fields withheld from blinded roles: a judgement of relatedness to the intervention, and the reporting clock
+#: that follows from it, could point to the arm.
+BLINDED_WITHHELD = ("relatedness", "expectedness", "report_due_on", "reported_on")
+
+
+def as_dict(ae: AdverseEvent, p: Participant, on: date | None = None, actor: Actor | None = None) -> dict[str, Any]:
     out = {"id": ae.id, "reference": reference(ae.id), "participant_id": p.participant_id, "site": p.site_code,
            "version": ae.version, "recorded_by": ae.recorded_by, **_snapshot(ae)}
     out["overdue"] = is_overdue(ae, on or access.today())
+    if actor is not None and not actor.can_see_allocation():
+        out.update({k: "withheld" for k in BLINDED_WITHHELD}, overdue=None)
     return out
 
 
@@ -231,18 +238,20 @@ def list_adverse_events(session: Session, actor: Actor, *, participant_id: str |
     if participant_id:
         stmt = stmt.where(AdverseEvent.participant_pk == access.participant(session, actor, participant_id).id)
     rows = session.execute(stmt.order_by(AdverseEvent.aware_on, AdverseEvent.id)).all()
-    return [as_dict(ae, p, on) for ae, p in rows if actor.can_reach_site(p.site_code)]
+    return [as_dict(ae, p, on, actor) for ae, p in rows if actor.can_reach_site(p.site_code)]
 
 
 def overdue(session: Session, actor: Actor, on: date | None = None) -> list[dict[str, Any]]:
     """Related, unexpected serious adverse events past their due day and not yet reported, most overdue first."""
     day = on or access.today()
     access.require(actor, access.READ_ROLES, "the overdue safety reports")
+    access.require_unblinded(actor, "the overdue list of related, unexpected serious adverse events")
     rows = session.execute(select(AdverseEvent, Participant).join(Participant, Participant.id == AdverseEvent.participant_pk)
                            .where(AdverseEvent.trial_id == actor.trial_id, AdverseEvent.reported_on.is_(None),
                                   AdverseEvent.report_due_on < day)
                            .order_by(AdverseEvent.report_due_on, AdverseEvent.id)).all()
-    return [dict(as_dict(ae, p, day), days_overdue=(day - ae.report_due_on).days) for ae, p in rows
+    return [dict(as_dict(ae, p, day), days_overdue=(day - ae.report_due_on).days if ae.report_due_on else 0)
+            for ae, p in rows
             if actor.can_reach_site(p.site_code)]
 
 
@@ -252,8 +261,12 @@ def versions(session: Session, actor: Actor, ae_id: int | str) -> list[dict[str,
     ae, _ = _find(session, actor, ae_id)
     reps = session.execute(select(AdverseEventReport).where(AdverseEventReport.adverse_event_id == ae.id)
                            .order_by(AdverseEventReport.version)).scalars().all()
-    return [{"version": r.version, "kind": r.kind, "note": r.note, "recorded_by": r.recorded_by,
-             "recorded_at": r.recorded_at.strftime("%Y-%m-%d %H:%M"), **r.snapshot} for r in reps]
+    out = [{"version": r.version, "kind": r.kind, "note": r.note, "recorded_by": r.recorded_by,
+            "recorded_at": r.recorded_at.strftime("%Y-%m-%d %H:%M"), **r.snapshot} for r in reps]
+    if not actor.can_see_allocation():
+        for v in out:
+            v.update({k: "withheld" for k in BLINDED_WITHHELD})
+    return out
 
 
 __all__ = ["assess", "follow_up", "list_adverse_events", "mark_reported", "overdue", "record_adverse_event",
