@@ -81,5 +81,5 @@ def test_sweep_would_catch_a_leak(web, client_for) -> None:  # type: ignore[no-u
     assert leaks(page)
     delivery = tm.get(f"/trials/ng26-care/participants/{web['intervention']}/delivery").text
     assert THERAPIST in delivery
-    csv = tm.get("/trials/ng26-care/export/participants.csv").text
+    csv = tm.get("/trials/ng26-care/export/participants.csv", params={"reason": "checking the blinding sweep"}).text
     assert "arm," in csv.splitlines()[0] + ","

@@ -92,7 +92,8 @@ def pieces(text: str, segs: list[Any]) -> list[dict[str, Any]]:
 
 def router(*, get_store: Callable[..., Store], current_user: Callable[..., str],
            csrf_token: Callable[[Request], str] | None = None,
-           verify_csrf: Callable[..., Any] | None = None) -> APIRouter:
+           verify_csrf: Callable[..., Any] | None = None,
+           chrome: Callable[[Request, str | None], dict[str, Any]] | None = None) -> APIRouter:
     """The qualitative pages as an APIRouter (see the module docstring for the dependencies)."""
     templates = _templates()
     post_deps = [Depends(verify_csrf)] if verify_csrf is not None else []
@@ -104,6 +105,8 @@ def router(*, get_store: Callable[..., Store], current_user: Callable[..., str],
 
     def render(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
         ctx["csrf_token"] = csrf_token(request) if csrf_token else ""
+        if chrome is not None:  # the staff app's header: user, role-shaped navigation, log-out
+            ctx.update(chrome(request, ctx.get("trial_id")))
         return templates.TemplateResponse(request, name, ctx, status_code=status)
 
     def error(request: Request, err: SecurebaseError, trial_id: str) -> HTMLResponse:

@@ -443,22 +443,33 @@ def dash(request: Request, user: User, trial_id: TrialId) -> dict[str, Any]:
 @router.get("/trials/{trial_id}/datasets/{frame}", summary="Analysis dataset as CSV (allocation only for unblinded)",
             response_class=PlainTextResponse)
 def dataset(request: Request, user: User, trial_id: TrialId,
-            frame: Annotated[str, Path(max_length=16, description="participants, visits or resource_use")]) -> PlainTextResponse:
-    return PlainTextResponse(export_csv(request, user, trial_id, frame), media_type="text/csv")
+            frame: Annotated[str, Path(max_length=16, description="participants, visits or resource_use")],
+            reason: Annotated[str | None, Query(max_length=500, description="Why (needed for arm-level data before "
+                                                                           "database lock)")] = None) -> PlainTextResponse:
+    return PlainTextResponse(export_csv(request, user, trial_id, frame, reason), media_type="text/csv")
 
 
-def export_csv(request: Request, user: str, trial_id: str, frame: str) -> str:
+def export_csv(request: Request, user: str, trial_id: str, frame: str, reason: str | None = None) -> str:
+    """One analysis frame as CSV, audited. Before database lock an arm-level frame (an unblinded role's
+    export carries the allocation) needs a reason, kept in the audit trail and the export list."""
     from securebase.analysis.datasets import extract_datasets
+    from securebase.errors import ReasonRequired
 
     if frame not in ("participants", "visits", "resource_use"):
         raise FieldError("frame", frame, "participants, visits or resource_use")
 
     def run(u: Any, a: Any) -> str:
         data = extract_datasets(u.session, a)
+        why = (reason or "").strip()
+        if not data.blinded and not u.trial(trial_id).locked and len(why) < 5:
+            raise ReasonRequired(f"exporting '{frame}' with the allocation (arm) before the database is locked needs a "
+                                 "reason, kept in the audit trail (for example 'DMC closed session, March 2027'); "
+                                 "give it on the Exports page, or with ?reason=... in the API")
         df = getattr(data, frame)
         u.log_event("dataset_exported", table_name="analysis", record_id=f"{trial_id}:{frame}", trial_id=trial_id,
-                    detail={"frame": frame, "rows": len(df), "blinded": data.blinded})
+                    detail={"frame": frame, "rows": len(df), "blinded": data.blinded, "arm_level": not data.blinded,
+                            "reason": why or None})
         buf = io.StringIO()
         frame_to_csv(df, buf, index=False)
         return buf.getvalue()
-    return write(request, user, trial_id, run)
+    return write(request, user, trial_id, run, reason=(reason or None))

@@ -198,7 +198,7 @@ def create_app(settings: Settings, *, store: Store | None = None, secure_cookies
     app.include_router(pages.router)
     app.include_router(pages_safety.router)
     app.include_router(qualitative_router(get_store=deps.store_of, current_user=deps.page_user,
-                                          csrf_token=deps.csrf_token, verify_csrf=_verify_csrf))
+                                          csrf_token=deps.csrf_token, verify_csrf=_verify_csrf, chrome=_chrome))
     return app
 
 
@@ -206,6 +206,14 @@ async def _verify_csrf(request: Request) -> None:
     """CSRF check for the qualitative pages' forms (the token travels as the form field ``csrf_token``)."""
     form = await request.form()
     deps.check_csrf(request, form.get("csrf_token"))  # type: ignore[arg-type]
+
+
+def _chrome(request: Request, trial_id: str | None) -> dict[str, object]:
+    """What the qualitative pages need to show the staff header (same navigation and log-out everywhere)."""
+    from securebase.web.nav import nav_for
+
+    user = request.session.get("user")
+    return {"user": user, "nav": nav_for(request, user, trial_id)}
 
 
 def app_from_environment() -> FastAPI:

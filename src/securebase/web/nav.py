@@ -9,6 +9,8 @@ from fastapi import Request
 
 from securebase.errors import SecurebaseError
 from securebase.trial import access
+from securebase.trial.exports import EXPORT_ROLES
+from securebase.trial.monitoring import REPORT_ROLES
 from securebase.trial.roles import SAFEGUARDING_READERS, Role
 
 QUAL_READ = frozenset({Role.qualitative_researcher, Role.coder, Role.trial_manager, Role.administrator,
@@ -22,6 +24,8 @@ LINKS: tuple[tuple[str, str, frozenset[Role]], ...] = (
     ("visits", "Visits", access.VISIT_ROLES),
     ("events", "Events", access.READ_ROLES),
     ("queries", "Queries", QUERY_ROLES),
+    ("reports", "Reports", REPORT_ROLES),
+    ("exports", "Exports", EXPORT_ROLES),
     ("qualitative", "Qualitative", QUAL_READ),
     ("safeguarding", "Safeguarding", SAFEGUARDING_READERS),
 )

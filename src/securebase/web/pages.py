@@ -18,7 +18,14 @@ from securebase.store.tables import TotpFactor
 from securebase.trial import enrol, sessions, totp
 from securebase.trial.accounts import LoginPolicy, get_user, login, user_trials
 from securebase.trial.roles import Role
-from securebase.web import pages_corrections, pages_data, pages_lists, pages_queries, pages_screening
+from securebase.web import (
+    pages_corrections,
+    pages_data,
+    pages_lists,
+    pages_queries,
+    pages_reports,
+    pages_screening,
+)
 from securebase.web.deps import client_address, read, read_uow, settings_of, store_of, write
 from securebase.web.pagekit import Form, User, see_other
 from securebase.web.render import field, form, link, page
@@ -216,6 +223,7 @@ def receipt_get(request: Request, trial_id: str, pid: str, user: User) -> HTMLRe
 router.include_router(pages_screening.router)
 router.include_router(pages_corrections.router)
 router.include_router(pages_queries.router)
+router.include_router(pages_reports.router)
 router.include_router(pages_data.router)
 router.include_router(pages_lists.router)
 

@@ -217,9 +217,15 @@ def visit_page(request: Request, user: str, trial_id: str, pid: str, visit_id: s
         label = access.protocol_of(s, trial_id).visit(visit_id).label
         d = visits.visit_dict(v, p, label)
         insts = data_entry.instruments_for_visit(s, a, pid, visit_id)
-        rows = [[link(f"{base}/forms/{i['instrument']}", i["label"]), i["respondent"],
-                 "optional" if i["optional"] else "required", i["state"],
-                 link(f"{base}/forms/{i['instrument']}?entry=2", "second entry")] for i in insts]
+
+        def may_enter(respondent: str) -> bool:  # the same rule as data_entry._check_role
+            if not a.has(*access.DATA_ENTRY_ROLES):
+                return False
+            return not (a.roles <= {access.Role.coder} and respondent != "blinded_coder")
+        rows = [[link(f"{base}/forms/{i['instrument']}", i["label"]) if may_enter(i["respondent"]) else i["label"],
+                 nice(i["respondent"]), "optional" if i["optional"] else "required", i["state"],
+                 link(f"{base}/forms/{i['instrument']}?entry=2", f"second entry of {i['label']}")
+                 if may_enter(i["respondent"]) else ""] for i in insts]
         sections: list[dict[str, Any]] = [
             {"heading": "Visit", "dl": [("Participant", pid), ("Due", d["due_on"]),
                                         ("Window", f"{d['window_opens']} to {d['window_closes']}"),

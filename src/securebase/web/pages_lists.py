@@ -123,7 +123,10 @@ def query_close(request: Request, trial_id: str, qid: int, user: User, data: For
 
 @router.get("/trials/{trial_id}/dashboard")
 def dashboard_get(request: Request, trial_id: str, user: User) -> HTMLResponse:
+    from securebase.trial.exports import EXPORT_ROLES
+
     d = read(request, user, trial_id, dashboard.dashboard)
+    can_export = read(request, user, trial_id, lambda s, a: a.has(*EXPORT_ROLES))
     sections: list[dict[str, Any]] = [
         {"heading": "Recruitment by site", "dl": [("Recruited", f"{d['recruited']} of {d['target_sample_size']}"),
                                                   ("Overdue visits", d["overdue_total"])],
@@ -142,14 +145,15 @@ def dashboard_get(request: Request, trial_id: str, user: User) -> HTMLResponse:
             "columns": ["outcome", "visit", "expected", "available", "%"],
             "rows": [[("PRIMARY: " if c["primary"] else "") + c["label"], c["visit_id"], c["expected"], c["available"],
                       c["percent"]] for c in d["completeness"]]}},
-        {"heading": "Exports", "links": [link(f"/trials/{trial_id}/export/{f}.csv", f"{f} (CSV)")
-                                         for f in ("participants", "visits", "resource_use")]}]
+        {"heading": "Exports", "links": [link(f"/trials/{trial_id}/exports", "Export analysis datasets (CSV)")]}]
+    if not can_export:
+        sections.pop()
     return page(request, f"Dashboard: {trial_id}", sections, trial_id=trial_id)
 
 
 @router.get("/trials/{trial_id}/export/{frame}.csv")
-def export_get(request: Request, trial_id: str, frame: str, user: User) -> PlainTextResponse:
+def export_get(request: Request, trial_id: str, frame: str, user: User, reason: str | None = None) -> PlainTextResponse:
     from securebase.web.api import export_csv
 
-    return PlainTextResponse(export_csv(request, user, trial_id, frame), media_type="text/csv",
+    return PlainTextResponse(export_csv(request, user, trial_id, frame, reason), media_type="text/csv",
                              headers={"Content-Disposition": f'attachment; filename="{trial_id}-{frame}.csv"'})
