@@ -91,3 +91,26 @@ def test_adherence_by_arm_in_closed_and_pooled_in_open(rendered) -> None:  # typ
     proto = load_protocol("ng26-care")
     for arm in proto.arms:
         assert arm.name not in rendered["open"]
+
+
+def test_pdf_is_a4_with_running_header_and_page_numbers(rendered, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+    import subprocess
+
+    from securebase.report.pdf import html_to_pdf
+
+    if shutil.which("pdfinfo") is None:
+        pytest.fail("pdfinfo/pdftotext (Debian poppler-utils) are needed: apt-get install -y poppler-utils")
+    html = tmp_path / "closed.html"
+    html.write_text(rendered["closed"], encoding="utf-8")
+    pdf = html_to_pdf(html, tmp_path / "closed.pdf")
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    size = re.search(r"Page size:\s+([\d.]+) x ([\d.]+) pts", info)
+    assert size and round(float(size[1])) == 595 and round(float(size[2])) == 842, info  # A4
+    pages = int(re.search(r"Pages:\s+(\d+)", info)[1])
+    assert pages >= 3
+    for k in range(1, pages + 1):
+        text = subprocess.run(["pdftotext", "-f", str(k), "-l", str(k), "-layout", str(pdf), "-"],
+                              capture_output=True, text=True, check=True).stdout
+        assert f"Page {k} of {pages}" in text, (k, text[-300:])
+        assert "CLOSED REPORT" in text and "data as of" in text, k

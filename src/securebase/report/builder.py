@@ -130,6 +130,20 @@ def _economics_parts(cea: Any, plot_dir: Path | None = None) -> tuple[dict[str, 
     return {"header": header, "rows": rows}, statements, cc_table, figs
 
 
+def _css_text(text: str) -> str:
+    """Text safe inside a CSS string in the page's <style> (no quote, backslash or markup)."""
+    return "".join(ch for ch in text.replace("'", "\u2019") if ch not in '"\\<>&\n')
+
+
+def page_header(p: Protocol, *, closed: bool, as_of: date) -> dict[str, str]:
+    """Running header and footer of every printed page (CSS @page margin boxes)."""
+    status = ("CLOSED REPORT: for the data monitoring committee only" if closed
+              else "OPEN REPORT: pooled, no result by arm")
+    return {"status": _css_text(status), "colour": "#b3261e" if closed else "#1d4e89",
+            "trial": _css_text(f"{p.short_title or p.id} · data as of {as_of.isoformat()}"),
+            "footer": _css_text(f"{p.id} protocol v{p.version} · synthetic data")}
+
+
 def render_html(data: ReportData, kind: ReportKind, actor: Actor) -> str:
     """Render the report HTML. A closed report for a blinded actor is refused."""
     closed = kind == ReportKind.closed
@@ -192,6 +206,7 @@ def render_html(data: ReportData, kind: ReportKind, actor: Actor) -> str:
         cost_consequence=cc_table, economics_figures=econ_figs, economics_note=econ_note,
         cheers=cheers_rows(data.economics_plan, p, closed=closed), themes=data.themes, provenance=prov,
         actor=actor.username, as_of=data.data_date.isoformat(), subgroups=subgroups,
+        page_header=page_header(p, closed=closed, as_of=data.data_date),
         identification=identification(p, as_of=data.data_date, he_plan=data.economics_plan if closed else None),
         adherence=adherence_section(part, p, closed=closed, arm_labels=arm_labels))
 
