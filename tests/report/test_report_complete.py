@@ -114,3 +114,34 @@ def test_pdf_is_a4_with_running_header_and_page_numbers(rendered, tmp_path) -> N
                               capture_output=True, text=True, check=True).stdout
         assert f"Page {k} of {pages}" in text, (k, text[-300:])
         assert "CLOSED REPORT" in text and "data as of" in text, k
+
+
+def test_reviewers_checklist_lists_every_item_met_or_not(rendered) -> None:  # type: ignore[no-untyped-def]
+    from securebase.report.checklist import CONSORT_2025, checklist
+
+    html = rendered["closed"]
+    table = _section(html, 'id="checklist-table"', "</table>")
+    rows = re.findall(r"<tr class=\"(met|not-met)\"><td>([^<]*)</td><td>([^<]*)</td>", table)
+    consort = [(s, i) for s, g, i in rows if g.startswith("CONSORT 2025")]
+    cheers = [(s, i) for s, g, i in rows if g == "CHEERS 2022"]
+    assert [i for _, i in consort] == [i for i, _, _ in CONSORT_2025] and len(cheers) == 28
+    status = dict((i, s) for s, i in consort)
+    assert status["22a"] == status["25"] == status["26"] == status["28"] == "met"
+    assert status["1a"] == status["27"] == status["2"] == "not-met"  # no title, harms pending, not registered
+    assert "CONSORT 2025 (harms)" in table and "harms section pending" in table
+    proto = load_protocol("ng26-care")
+    with_harms = checklist(proto, None, closed=True, sections={"harms"})
+    assert next(it for it in with_harms["items"] if it.item == "27").status == "met"
+
+
+def test_cheers_says_what_is_illustrative() -> None:
+    from securebase.analysis.economics.plan import load_plan as load_he_plan
+    from securebase.demo_world import install_demo_tariff
+    from securebase.report.cheers import cheers_items
+
+    install_demo_tariff()
+    items = {it.item: it for it in cheers_items(load_he_plan("ng26-care"), load_protocol("ng26-care"), closed=True)}
+    assert items["1"].status == "not met" and "title" in items["1"].where
+    assert items["13"].status == "not met" and "made up" in items["13"].where
+    assert items["14"].status == "not met" and "illustrative" in items["14"].where
+    assert items["20"].status == "met"

@@ -21,7 +21,7 @@ from securebase.errors import BlindingError
 from securebase.protocol import Protocol
 from securebase.report import figures
 from securebase.report.adherence import adherence_section
-from securebase.report.cheers import cheers_rows
+from securebase.report.checklist import checklist
 from securebase.report.consort import ConsortCounts
 from securebase.report.consort_svg import consort_svg
 from securebase.report.identification import identification
@@ -54,6 +54,7 @@ class ReportData:
     seeds: dict[str, Any] = field(default_factory=dict)
     plans: dict[str, str] = field(default_factory=dict)
     economics_dir: Path | None = None  # where write_outputs saved the plots, reused instead of re-plotting
+    sections: tuple[str, ...] = ()  # extra sections present (e.g. "harms"), for the reviewer's checklist
     as_of: date | None = None  # the data cut the report describes (default: the CONSORT counts' date, else today)
 
     @property
@@ -196,7 +197,7 @@ def render_html(data: ReportData, kind: ReportKind, actor: Actor) -> str:
     sections = [{"id": i, "title": t} for i, t in (("identification", "Identification"), ("consort", "CONSORT"),
                                                    ("baseline", "Baseline"), ("adherence", "Adherence"),
                                                    ("outcomes", "Outcomes"),
-                                                   ("economics", "Cost effectiveness"), ("cheers", "CHEERS"),
+                                                   ("economics", "Cost effectiveness"), ("checklist", "Checklist"),
                                                    ("qualitative", "Qualitative"), ("provenance", "Provenance"))]
     return _env().get_template("report.html.j2").render(
         title=f"{p.short_title or p.id}: {'closed' if closed else 'open'} report", protocol=p, kind=kind.value,
@@ -204,7 +205,8 @@ def render_html(data: ReportData, kind: ReportKind, actor: Actor) -> str:
         outcome_note=note, outcome_figures=outcome_figures, economics_table=econ_table,
         economics_direction="All differences are intervention minus usual care.", economics_statements=econ_statements,
         cost_consequence=cc_table, economics_figures=econ_figs, economics_note=econ_note,
-        cheers=cheers_rows(data.economics_plan, p, closed=closed), themes=data.themes, provenance=prov,
+        checklist=checklist(p, data.economics_plan if closed else None, closed=closed, sections=set(data.sections)),
+        themes=data.themes, provenance=prov,
         actor=actor.username, as_of=data.data_date.isoformat(), subgroups=subgroups,
         page_header=page_header(p, closed=closed, as_of=data.data_date),
         identification=identification(p, as_of=data.data_date, he_plan=data.economics_plan if closed else None),
