@@ -55,6 +55,7 @@ class ReportData:
     plans: dict[str, str] = field(default_factory=dict)
     economics_dir: Path | None = None  # where write_outputs saved the plots, reused instead of re-plotting
     sections: tuple[str, ...] = ()  # extra sections present (e.g. "harms"), for the reviewer's checklist
+    reproduce: tuple[str, ...] = ()  # commands that rebuild the headline numbers from the exported inputs
     as_of: date | None = None  # the data cut the report describes (default: the CONSORT counts' date, else today)
 
     @property
@@ -206,7 +207,7 @@ def render_html(data: ReportData, kind: ReportKind, actor: Actor) -> str:
         economics_direction="All differences are intervention minus usual care.", economics_statements=econ_statements,
         cost_consequence=cc_table, economics_figures=econ_figs, economics_note=econ_note,
         checklist=checklist(p, data.economics_plan if closed else None, closed=closed, sections=set(data.sections)),
-        themes=data.themes, provenance=prov,
+        themes=data.themes, provenance=prov, reproduce=data.reproduce if closed else (),
         actor=actor.username, as_of=data.data_date.isoformat(), subgroups=subgroups,
         page_header=page_header(p, closed=closed, as_of=data.data_date),
         identification=identification(p, as_of=data.data_date, he_plan=data.economics_plan if closed else None),
