@@ -117,3 +117,40 @@ def test_demo_raises_a_concern_and_reports_harms(demo_output: dict[str, Path]) -
     assert 'id="harms"' in opened and 'id="blinding-index"' not in opened
     assert f"{n_guess} (" in opened  # guesses counted, pooled
     assert "synthetic) child said" not in closed + opened  # concern details never in a report
+
+
+def test_headline_numbers_rebuild_from_the_exports_with_the_documented_command(demo_output: dict[str, Path],
+                                                                              tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import json
+    import re
+    import shlex
+
+    from securebase.cli import main
+
+    out = demo_output["html"].parent
+    steps = re.search(r"```\n(.*?)```", (out / "data" / "REPRODUCE.md").read_text(), re.S)[1].strip().splitlines()
+    html = demo_output["html"].read_text()
+    for cmd in steps:  # the very commands the report prints
+        assert f"<code>{cmd}</code>" in html
+        monkeypatch.chdir(out)
+        args = shlex.split(cmd)[1:]
+        args[args.index("--out") + 1] = str(tmp_path / args[args.index("--out") + 1])
+        assert main(args) == 0, cmd
+    report = json.loads((out / "analysis" / "results.json").read_text())
+    rebuilt = json.loads((tmp_path / "rebuilt" / "analysis" / "results.json").read_text())
+    for a, b in zip(report["outcomes"], rebuilt["outcomes"], strict=True):
+        assert a["id"] == b["id"]
+        if a["primary"]["result"] is None:
+            assert b["primary"]["result"] is None
+            continue
+        ea, eb = a["primary"]["result"]["estimates"][0], b["primary"]["result"]["estimates"][0]
+        assert eb["estimate"] == pytest.approx(ea["estimate"], rel=1e-9, abs=1e-12), a["id"]
+        assert eb["ci_lower"] == pytest.approx(ea["ci_lower"], rel=1e-9, abs=1e-12)
+    primary = report["outcomes"][0]["primary"]["result"]["estimates"][0]
+    assert f"difference {primary['estimate']:.2f}" in html  # the number printed in the report
+    ec_report = json.loads((out / "economics" / "economics.json").read_text())
+    ec_rebuilt = json.loads((tmp_path / "rebuilt" / "economics" / "economics.json").read_text())
+    for pa, pb in zip(ec_report["perspectives"], ec_rebuilt["perspectives"], strict=True):
+        for key in ("incremental_cost", "incremental_qaly"):
+            assert pb["decision"][key] == pytest.approx(pa["decision"][key], rel=1e-9, abs=1e-12), (pa["name"], key)
+        assert f"{pa['decision']['incremental_cost']:,.0f}" in html

@@ -20,10 +20,13 @@ import pandas as pd
 from securebase.errors import BlindingError
 from securebase.protocol import Protocol
 from securebase.report import figures
-from securebase.report.cheers import cheers_rows
+from securebase.report.adherence import adherence_section
+from securebase.report.checklist import checklist
 from securebase.report.consort import ConsortCounts
 from securebase.report.consort_svg import consort_svg
+from securebase.report.identification import identification
 from securebase.report.provenance import frame_hash, provenance
+from securebase.report.subgroups import subgroup_section
 from securebase.report.tables import baseline_table, fmt, fmt_p, pooled_outcomes
 from securebase.trial.roles import Actor
 
@@ -52,6 +55,8 @@ class ReportData:
     plans: dict[str, str] = field(default_factory=dict)
     economics_dir: Path | None = None  # where write_outputs saved the plots, reused instead of re-plotting
     harms: dict[str, Any] | None = None  # report.harms tables (built for the report kind)
+    sections: tuple[str, ...] = ()  # extra sections present (e.g. "harms"), for the reviewer's checklist
+    reproduce: tuple[str, ...] = ()  # commands that rebuild the headline numbers from the exported inputs
     as_of: date | None = None  # the data cut the report describes (default: the CONSORT counts' date, else today)
 
     @property
@@ -78,14 +83,15 @@ def _effects_table(effects: list[dict[str, Any]]) -> dict[str, Any]:
 
     for e in effects:
         refs = " ".join(mark(n) for n in e.get("notes", []))
+        label = ("\u2003" if e.get("sub") else "") + f"{e['label']} {refs}".strip()
         if e.get("estimate") is None:
-            rows.append([f"{e['label']} {refs}".strip(), f"not analysed {mark(e.get('not_analysed', 'not analysed'))}",
-                         "", "", "", "", ""])
+            rows.append([label, f"not analysed {mark(e.get('not_analysed', 'not analysed'))}", "", "", "", "", ""])
             continue
-        rows.append([f"{e['label']} {refs}".strip(), e.get("model", ""), e.get("n", ""),
+        rows.append([label, e.get("model", ""), e.get("n", ""),
                      f"{e.get('measure', '')} {fmt(e['estimate'])}".strip(),
                      f"{fmt(e['ci_lower'])} to {fmt(e['ci_upper'])}", fmt_p(e.get("p_value")),
-                     fmt_p(e.get("p_adjusted")) if e.get("p_adjusted") is not None else "not in the family"])
+                     fmt_p(e.get("p_adjusted")) if e.get("p_adjusted") is not None
+                     else ("" if e.get("sub") else "not in the family")])
     return {"header": header, "rows": rows, "notes": notes}
 
 
@@ -127,6 +133,20 @@ def _economics_parts(cea: Any, plot_dir: Path | None = None) -> tuple[dict[str, 
     return {"header": header, "rows": rows}, statements, cc_table, figs
 
 
+def _css_text(text: str) -> str:
+    """Text safe inside a CSS string in the page's <style> (no quote, backslash or markup)."""
+    return "".join(ch for ch in text.replace("'", "\u2019") if ch not in '"\\<>&\n')
+
+
+def page_header(p: Protocol, *, closed: bool, as_of: date) -> dict[str, str]:
+    """Running header and footer of every printed page (CSS @page margin boxes)."""
+    status = ("CLOSED REPORT: for the data monitoring committee only" if closed
+              else "OPEN REPORT: pooled, no result by arm")
+    return {"status": _css_text(status), "colour": "#b3261e" if closed else "#1d4e89",
+            "trial": _css_text(f"{p.short_title or p.id} · data as of {as_of.isoformat()}"),
+            "footer": _css_text(f"{p.id} protocol v{p.version} · synthetic data")}
+
+
 def render_html(data: ReportData, kind: ReportKind, actor: Actor) -> str:
     """Render the report HTML. A closed report for a blinded actor is refused."""
     closed = kind == ReportKind.closed
@@ -152,16 +172,17 @@ def render_html(data: ReportData, kind: ReportKind, actor: Actor) -> str:
                                 "caption": "Cumulative incidence (Aalen-Johansen) of unplanned placement ending"
                                 + (" by arm." if closed else ", all participants.")})
     outcome_table, note = None, ""
+    subgroups = None
     econ_table, econ_statements, cc_table, econ_figs = None, [], None, []
     econ_note = ""
     if closed:
         outcome_table = _effects_table(data.effects)
         note = ("Effects are intervention minus usual care (ratios: intervention over usual care), adjusted for the "
-                "baseline value and the minimisation factors; adjusted p-values by the plan's multiplicity method.")
-        if data.subgroups:
-            outcome_figures.append({"src": figures.forest(data.subgroups, xlabel="Difference in SDQ total (intervention minus usual care)"),
-                                    "alt": "Forest plot of subgroup effects",
-                                    "caption": "Primary outcome by subgroup (95% CI); interaction p-values in the outcome table notes."})
+                "baseline value and the minimisation factors; adjusted p-values by the plan's multiplicity method. "
+                "Each primary analysis is followed by the plan's sensitivity analyses (indented). Numbered notes "
+                "give every fitting warning (rows excluded and why), each pre-specified rule applied, and the "
+                "reason for any analysis not done.")
+        subgroups = subgroup_section(data.subgroups, outcome_label="SDQ total difficulties")
         econ_table, econ_statements, cc_table, econ_figs = _economics_parts(data.economics, data.economics_dir)
     else:
         outcome_table = pooled_outcomes(part, [o for o in OUTCOME_LABELS if f"{o[0]}_0" in part.columns])
@@ -175,8 +196,10 @@ def render_html(data: ReportData, kind: ReportKind, actor: Actor) -> str:
     prov = provenance(data_hash=frame_hash(part.drop(columns=[c for c in ("arm", "treat", "therapist") if c in part.columns and not closed]),
                                            visits.drop(columns=[c for c in ("arm", "treat") if c in visits.columns and not closed])),
                       seeds=data.seeds, plans=data.plans, trial=p.id, protocol_version=p.version)
-    sections = [{"id": i, "title": t} for i, t in (("consort", "CONSORT"), ("baseline", "Baseline"), ("outcomes", "Outcomes"),
-                                                   ("economics", "Cost effectiveness"), ("cheers", "CHEERS"),
+    sections = [{"id": i, "title": t} for i, t in (("identification", "Identification"), ("consort", "CONSORT"),
+                                                   ("baseline", "Baseline"), ("adherence", "Adherence"),
+                                                   ("outcomes", "Outcomes"),
+                                                   ("economics", "Cost effectiveness"), ("checklist", "Checklist"),
                                                    ("qualitative", "Qualitative"), ("provenance", "Provenance"))]
     return _env().get_template("report.html.j2").render(
         title=f"{p.short_title or p.id}: {'closed' if closed else 'open'} report", protocol=p, kind=kind.value,
@@ -184,8 +207,12 @@ def render_html(data: ReportData, kind: ReportKind, actor: Actor) -> str:
         outcome_note=note, outcome_figures=outcome_figures, economics_table=econ_table,
         economics_direction="All differences are intervention minus usual care.", economics_statements=econ_statements,
         cost_consequence=cc_table, economics_figures=econ_figs, economics_note=econ_note,
-        cheers=cheers_rows(data.economics_plan, p, closed=closed), themes=data.themes, provenance=prov,
-        actor=actor.username, harms=data.harms, as_of=data.data_date.isoformat())
+        checklist=checklist(p, data.economics_plan if closed else None, closed=closed, sections=set(data.sections)),
+        themes=data.themes, provenance=prov, reproduce=data.reproduce if closed else (),
+        actor=actor.username, harms=data.harms, as_of=data.data_date.isoformat(), subgroups=subgroups,
+        page_header=page_header(p, closed=closed, as_of=data.data_date),
+        identification=identification(p, as_of=data.data_date, he_plan=data.economics_plan if closed else None),
+        adherence=adherence_section(part, p, closed=closed, arm_labels=arm_labels))
 
 
 def build_report(data: ReportData, kind: ReportKind | str, actor: Actor, out_dir: Path, *, pdf: bool = True,

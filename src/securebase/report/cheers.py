@@ -54,4 +54,57 @@ def cheers_rows(plan: Any | None, protocol: Any, *, closed: bool) -> list[tuple[
     return [(i, t, where.get(i, "Not reported here")) for i, t in ITEMS]
 
 
-__all__ = ["ITEMS", "cheers_rows"]
+#: items this report cannot meet (they belong in the publication), with where they belong
+ELSEWHERE = {"1": "the report's title names the trial report, not a cost-utility analysis (the economic "
+                  "publication's title)",
+             "2": "the economic publication's abstract", "21": "the trial protocol (public involvement)",
+             "25": "the trial publication", "26": "the discussion of the trial publication",
+             "27": "the trial publication", "28": "the trial publication",
+             "19": "not analysed: distributional cost-effectiveness is not in the plan"}
+
+
+def _illustrative(he: Any) -> dict[str, str]:
+    """Items whose inputs are made up or illustrative: not met, and said so."""
+    out = {}
+    util = getattr(he, "utility", None)
+    if util is not None:
+        from securebase.instruments.value_sets import get_value_set, list_value_sets
+
+        instrument = util.measure.lower().replace("-", "").replace(" ", "_")
+        sets = [get_value_set(n) for n in list_value_sets()]
+        used = [vs for vs in sets if vs.instrument.replace("-", "") == instrument]
+        made_up = [vs.name for vs in used if vs.made_up]
+        if made_up:
+            out["13"] = (f"{util.measure} utilities were scored with value set '{made_up[0]}', made up for the "
+                         f"synthetic demonstration, not the plan's '{util.value_set}'")
+        elif not used:
+            out["13"] = (f"no {util.measure} value set is registered here, so the tariff behind the utilities "
+                         "cannot be stated; register the licensed value set")
+    if "example" in str(getattr(he, "unit_costs", "")):
+        out["14"] = (f"unit costs are the illustrative table '{he.unit_costs}', not costs sourced for this "
+                     "trial; resource use x unit cost, intervention cost from the delivery log")
+    return out
+
+
+def cheers_items(plan: Any | None, protocol: Any, *, closed: bool) -> list[Any]:
+    """CHEERS 2022 items as checklist entries: met (where), or not met (why, where it belongs)."""
+    from securebase.report.checklist import MET, NOT_MET, Item
+
+    where = {i: w for i, _, w in cheers_rows(plan, protocol, closed=closed)}
+    bad = _illustrative(plan) if plan is not None else {}
+    out = []
+    for item, topic in ITEMS:
+        if item in ELSEWHERE:
+            out.append(Item("CHEERS 2022", item, topic, NOT_MET, "Not in this report: " + ELSEWHERE[item]))
+        elif item in bad:
+            out.append(Item("CHEERS 2022", item, topic, NOT_MET, "Not met: " + bad[item]))
+        elif plan is None or where[item] == "Not reported here" or (not closed and item == "23"):
+            reason = "no health-economics plan ran for this report" if plan is None else (
+                "results by arm are in the closed report" if item == "23" else "not reported")
+            out.append(Item("CHEERS 2022", item, topic, NOT_MET, "Not in this report: " + reason))
+        else:
+            out.append(Item("CHEERS 2022", item, topic, MET, where[item]))
+    return out
+
+
+__all__ = ["ITEMS", "cheers_items", "cheers_rows"]

@@ -70,19 +70,28 @@ def cumulative_incidence(part: pd.DataFrame, *, by_arm: bool, arm_labels: dict[s
     return to_data_uri(fig)
 
 
-def forest(rows: Sequence[dict[str, Any]], *, xlabel: str) -> str:
-    """Subgroup forest plot: estimate and CI per subgroup level, with the overall estimate."""
+def forest(rows: Sequence[dict[str, Any]], *, xlabel: str, favours: tuple[str, str] | None = None,
+           null: float = 0.0) -> str:
+    """Subgroup forest plot: estimate and CI per subgroup level (labelled with n per arm), the overall
+    estimate, and which arm each side of no effect favours."""
     plt = _plt()
+    rows = [r for r in rows if r.get("estimate") is not None]
     n = len(rows)
-    fig, ax = plt.subplots(figsize=(6.4, 0.42 * n + 1.2))
+    fig, ax = plt.subplots(figsize=(6.8, 0.42 * n + 1.5))
     for i, r in enumerate(rows):
         yv = n - 1 - i
         ax.plot([r["ci_lower"], r["ci_upper"]], [yv, yv], color="#1d4e89")
         ax.plot(r["estimate"], yv, "s" if not r.get("overall") else "D", color="#1d4e89" if not r.get("overall") else "#000")
-    ax.axvline(0, color="#999", lw=1, ls="--")
+    ax.axvline(null, color="#999", lw=1, ls="--")
     ax.set_yticks(range(n))
-    ax.set_yticklabels([r["label"] for r in reversed(rows)], fontsize=8)
+    ax.set_yticklabels([f"{r['label']} (n = {r['n']})" if r.get("n") else r["label"] for r in reversed(rows)],
+                       fontsize=8)
     ax.set_xlabel(xlabel)
+    if favours:
+        ax.annotate(f"\u2190 {favours[0]}", xy=(0.0, -0.16 - 0.25 / max(n, 1)), xycoords="axes fraction",
+                    ha="left", va="top", fontsize=8, color="#333")
+        ax.annotate(f"{favours[1]} \u2192", xy=(1.0, -0.16 - 0.25 / max(n, 1)), xycoords="axes fraction",
+                    ha="right", va="top", fontsize=8, color="#333")
     ax.grid(axis="x", alpha=0.3)
     return to_data_uri(fig)
 

@@ -60,6 +60,39 @@ def run_economics(proto: Protocol, part: pd.DataFrame, resource_use: pd.DataFram
     return cea, plan
 
 
+def reproduce_commands(data_dir: Path, proto: Protocol, *, seed: int, n_boot: int) -> list[str]:
+    """The documented commands that rebuild the closed report's headline numbers from its exports."""
+    d = data_dir
+    sap = proto.analysis_plans.statistical or proto.id
+    he = proto.analysis_plans.health_economics or proto.id
+    return [f"securebase analyse --plan {sap} --data {d / 'participants.csv'} --visits {d / 'visits.csv'} "
+            f"--out rebuilt/analysis",
+            f"securebase economics --plan {he} --data {d / 'participants.csv'} --resource-use "
+            f"{d / 'resource_use.csv'} --delivery-log {d / 'delivery_log.csv'} --n-boot {n_boot} --seed {seed} "
+            f"--out rebuilt/economics"]
+
+
+def export_inputs(data_dir: Path, part: pd.DataFrame, visits: pd.DataFrame, resource_use: pd.DataFrame,
+                  log: pd.DataFrame, proto: Protocol, *, seed: int, n_boot: int, as_of: date) -> list[Path]:
+    """Write every input of the closed report's analyses (unblinded: the closed report's folder only) and
+    REPRODUCE.md with the commands that rebuild its clinical and economic numbers from them."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, frame in (("participants", part), ("visits", visits), ("resource_use", resource_use),
+                        ("delivery_log", log)):
+        frame.to_csv(data_dir / f"{name}.csv", index=False)
+        paths.append(data_dir / f"{name}.csv")
+    cmds = reproduce_commands(Path("data"), proto, seed=seed, n_boot=n_boot)
+    (data_dir / "REPRODUCE.md").write_text(
+        f"# Rebuilding the closed report of {proto.id} (data as of {as_of.isoformat()})\n\n"
+        "These files are the exact inputs of the report's analyses (unblinded: keep them with the closed "
+        "report). From the folder above `data/`:\n\n```\n" + "\n".join(cmds) + "\n```\n\n"
+        "`rebuilt/analysis/results.json` then holds every effect of the outcomes table and "
+        "`rebuilt/economics/economics.json` the incremental costs and QALYs of the cost-effectiveness table.\n",
+        encoding="utf-8")
+    return paths
+
+
 def report_from_store(store: Store, trial_id: str, username: str, kind: ReportKind | str, out: Path, *,
                       console: Console | None = None, pdf: bool = True, n_boot: int = 1000, seed: int = 1,
                       name: str = "report", as_of: date | None = None) -> dict[str, Path]:
@@ -95,6 +128,8 @@ def report_from_store(store: Store, trial_id: str, username: str, kind: ReportKi
     plans: dict[str, str] = {}
     cea = he_plan = None
     if kind == ReportKind.closed:
+        export_inputs(out / "data", part, visits, data.resource_use, delivery_log(store, proto.id, as_of), proto,
+                      seed=seed, n_boot=n_boot, as_of=as_of)
         effects, subgroups, plans = effects_from_plan(proto, part, visits, out, console)
         cea, he_plan = run_economics(proto, part, data.resource_use, store, out, console, seed=seed, n_boot=n_boot,
                                    as_of=as_of)
@@ -103,8 +138,12 @@ def report_from_store(store: Store, trial_id: str, username: str, kind: ReportKi
                     economics_plan=he_plan, themes=qualitative_themes(store, trial_id),
                     seeds={"bootstrap and imputation": seed,
                            "randomisation": "stored with the trial, concealed (not printed in reports)"}, plans=plans,
-                    economics_dir=out / "economics" if cea is not None else None, as_of=as_of)
+                    economics_dir=out / "economics" if cea is not None else None, as_of=as_of,
+                    reproduce=tuple(reproduce_commands(Path("data"), proto, seed=seed, n_boot=n_boot))
+                    if kind == ReportKind.closed else ())
     rd.harms = harms_from_store(store, proto, actor, closed=kind == ReportKind.closed)
+    if rd.harms:
+        rd.sections = (*rd.sections, "harms")  # the reviewer's checklist marks the CONSORT harms items met
     files = build_report(rd, kind, actor, out, pdf=pdf, name=name)
     with store.unit_of_work(actor=username) as uow:
         uow.log_event("report_produced", table_name="report", record_id=trial_id, trial_id=trial_id,

@@ -192,13 +192,24 @@ def _fit_model(model: Model, variable: str, data: pd.DataFrame, participants_all
     return est.fit(data)
 
 
-def _label_reference(res: EffectResult, factor: str, data: pd.DataFrame) -> EffectResult:
-    """In a subgroup fit the first estimate is the effect in the reference level: say so."""
+def _label_reference(res: EffectResult, factor: str, data: pd.DataFrame, model: Model | None = None,
+                     variable: str | None = None) -> EffectResult:
+    """In a subgroup fit the first estimate is the effect in the reference level: say so; and record the
+    numbers analysed in each level by arm (complete cases, as the model sees them) as ``n_by_level``."""
     col = data[factor]
     ref = str(col.cat.categories[0]) if isinstance(col.dtype, pd.CategoricalDtype) and len(col.cat.categories) else ""
     first = res.estimates[0]
     name = f"{first.name} in the reference level ({factor}: {ref})" if ref else f"{first.name} in the reference level"
-    return dataclasses.replace(res, estimates=(dataclasses.replace(first, name=name), *res.estimates[1:]))
+    details = dict(res.details)
+    if model is not None and variable is not None:
+        need = [c for c in dict.fromkeys([variable, "treat", factor, *model.covariates, *model.strata,
+                                          *([model.event] if model.type == "cox" and model.event else [])])
+                if c in data.columns]
+        cc = data.dropna(subset=need)
+        details["n_by_level"] = {str(lev): "/".join(str(int((g["treat"] == t).sum())) for t in (1, 0))
+                                 for lev, g in cc.groupby(cc[factor].astype(str))}
+    return dataclasses.replace(res, estimates=(dataclasses.replace(first, name=name), *res.estimates[1:]),
+                               details=details)
 
 
 def run_outcome(plan: Plan, o: Outcome, participants: pd.DataFrame, visits: pd.DataFrame | None,
@@ -218,7 +229,8 @@ def run_outcome(plan: Plan, o: Outcome, participants: pd.DataFrame, visits: pd.D
         sp = prepare_subgroup(plan.sparse_data, prep.model, var, prep.data, sg)
         sp = Prepared(sp.data, sp.model, prep.notes + sp.notes, prep.excluded or sp.excluded)
         subgroups.append(_run(sg_id, sg.label, lambda sg=sg, sp=sp: _label_reference(_fit_model(
-            sp.model, var, sp.data, participants, visits, lvl, interaction=sg.variable), sg.variable, sp.data),
+            sp.model, var, sp.data, participants, visits, lvl, interaction=sg.variable), sg.variable, sp.data,
+            sp.model, var),
             "record", sp))
     sens = []
     for s in o.sensitivity:
