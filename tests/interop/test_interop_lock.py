@@ -53,6 +53,7 @@ NOT_TRIAL_WRITES = {
     "instruments redcap-import", "export odm", "export redcap", "export analysis", "qual list", "qual kappa",
     "qual matrix", "qual export-qdpx", "qual codebook show", "user add", "user token", "user unlock", "user list",
     "randomisation lists", "randomisation show", "randomisation simulate", "unblind report",
+    "secret", "user tokens", "user revoke-token", "user revoke-role", "user deactivate", "user activate", "user totp",
 }
 
 
