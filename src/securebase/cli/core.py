@@ -37,7 +37,7 @@ def init(
     """Create the store (if needed), load a protocol into it and create the first administrator."""
     proto = load_protocol(protocol)
     text = Path(protocol).read_text(encoding="utf-8") if Path(protocol).exists() else None
-    st = store(db)
+    st = store(db, create=True)
     with st.unit_of_work(actor="securebase-init") as uow:
         create_trial(uow, proto, protocol_yaml=text, seed=seed)
         user = create_user(uow, admin, password, display_name="Administrator")

@@ -157,7 +157,7 @@ def restore(file: Path = typer.Argument(..., help="Backup file written by `secur
     """Restore a backup into an empty store (SQLite or PostgreSQL); then run `securebase audit verify`."""
     from securebase.interop.backup import restore_store
 
-    console.print(restore_store(store(db), file, replace=replace).summary())
+    console.print(restore_store(store(db, create=True), file, replace=replace).summary())
 
 
 def compare(url1: str = typer.Argument(..., help="First store URL."),
