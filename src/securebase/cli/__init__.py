@@ -56,6 +56,15 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except typer.Exit as ex:
         return ex.exit_code
+    except OSError as exc:  # a file or folder named on the command line that cannot be read or written
+        where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+        typer.secho(f"Error: cannot use{where}: {exc.strerror or exc}; check that the path and its folder exist "
+                    "and are writable", err=True, fg=typer.colors.RED)
+        return 2
+    except ValueError as exc:  # a value the command's libraries refuse (an address, a number format)
+        typer.secho(f"Error: invalid value: {exc}; see the command's --help for what each option expects",
+                    err=True, fg=typer.colors.RED)
+        return 2
     except Exception as exc:  # click usage errors and the like
         show = getattr(exc, "show", None)
         if callable(show) and hasattr(exc, "exit_code"):  # a usage error from the argument parser

@@ -44,7 +44,7 @@ def init(
     settings = get_settings()
     url = db or settings.database_url
     seal = seal_for(url, settings, create=True)  # the audit key file, created if missing
-    st = store(db)
+    st = store(db, create=True)
     with st.unit_of_work(actor="securebase-init") as uow:
         create_trial(uow, proto, protocol_yaml=text, seed=seed)
         user = create_user(uow, admin, password, display_name="Administrator")
