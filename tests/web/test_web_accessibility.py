@@ -3,6 +3,7 @@ no critical or serious violation; every page has one ``main`` landmark and one `
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,13 @@ ROLES = sorted(USERS) + sorted(EXTRA_ROLES)
 @pytest.mark.parametrize("user", ROLES)
 def test_axe_on_every_page_a_role_reaches(browser, live, client_for, web, user: str) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     add_extra_users(web["store"])
-    pages = [p for p, status in crawl(client_for(user), limit=40).items() if status == 200]
+    reached = [p for p, status in crawl(client_for(user), limit=40).items() if status == 200]
+    # One page per template (ids and numbers in the path stand for the same page), so the crawl stays within
+    # the CI budget; every template a role reaches is still checked for that role.
+    templates: dict[str, str] = {}
+    for p in reached:
+        templates.setdefault(re.sub(r"[A-Z]{2,6}-[A-Z0-9-]*\d+|\d+", "#", p.split("?")[0]), p)
+    pages = list(templates.values())
     ctx = browser.new_context(base_url=live, viewport={"width": 420, "height": 900})
     problems: list[Any] = []
     try:
