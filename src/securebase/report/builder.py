@@ -170,7 +170,7 @@ def render_html(data: ReportData, kind: ReportKind, actor: Actor) -> str:
                                                                     arm_labels=arm_labels),
                                 "alt": "Cumulative incidence of unplanned placement ending",
                                 "caption": "Cumulative incidence (Aalen-Johansen) of unplanned placement ending"
-                                + (" by arm." if closed else ", all participants.")})
+                                + (" by arm" if closed else ", all participants") + ", with numbers at risk."})
     outcome_table, note = None, ""
     subgroups = None
     econ_table, econ_statements, cc_table, econ_figs = None, [], None, []
