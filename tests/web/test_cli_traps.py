@@ -11,7 +11,10 @@ import typer
 from securebase.cli import app, main
 
 
-def test_missing_store_is_refused_not_created(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_missing_store_is_refused_not_created(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import secrets
+
+    monkeypatch.setenv("SECUREBASE_SECRET_KEY", secrets.token_urlsafe(48))  # serve checks the secret first
     missing = tmp_path / "typo.db"
     for argv in (["report", "--trial", "ng26-care", "--as", "tm", "--db", f"sqlite:///{missing}"],
                  ["serve", "--db", f"sqlite:///{missing}"],

@@ -36,20 +36,25 @@ def require_existing(url: str) -> None:
                                      f"sqlite:///{u.database}` (`securebase serve --create` starts on an empty one)")
 
 
+def check_url(url: str) -> None:
+    """A named error for a --db value that is not a database URL."""
+    from sqlalchemy.engine import make_url
+
+    from securebase.errors import ConfigurationError
+
+    try:
+        make_url(url)
+    except Exception:
+        raise ConfigurationError(f"--db {url!r} is not a database URL; expected sqlite:///path/to/store.db "
+                                 "or postgresql+psycopg://user@host/dbname") from None
+
+
 def store(url: str | None = None, *, create: bool = False) -> Store:
     """Open the store named by --db or SECUREBASE_DATABASE_URL; a missing SQLite file is refused unless
     ``create`` (``securebase init``, ``restore``)."""
     url = url or get_settings().database_url
     if create:
-        from sqlalchemy.engine import make_url
-
-        from securebase.errors import ConfigurationError
-
-        try:
-            make_url(url)
-        except Exception:
-            raise ConfigurationError(f"--db {url!r} is not a database URL; expected sqlite:///path/to/store.db "
-                                     "or postgresql+psycopg://user@host/dbname") from None
+        check_url(url)
     else:
         require_existing(url)
     from securebase.store.audit_key import seal_for
