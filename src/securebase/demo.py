@@ -85,6 +85,9 @@ def run_demo(out: Path, n: int, seed: int, console: Console, *, pdf: bool = True
     opened = report_from_store(store, proto.id, "tm", "open", out, console=console, pdf=False, seed=seed,
                                name="open-report")
     files["open_html"] = opened["html"]
+    from securebase.demo_econ import model_summary
+
+    model_summary(out, console)  # the decision model ran with the closed report (issue 22)
     console.print(f"Done in {time.perf_counter() - t0:.0f} s. Open [bold]{files['html']}[/]"
                   + (f" or {files['pdf']}" if "pdf" in files else "")
                   + f"; the pooled open report is {files['open_html']}. "

@@ -111,3 +111,13 @@ def test_psa_outputs_tornado_evppi_evsi():
     assert a.at(20_000)["evpi_population"] == pytest.approx(a.at(20_000)["evpi_per_person"] * a.population_multiplier)
     assert d["deterministic"]["discount_1_5"]["discount"] == {"costs": 0.015, "effects": 0.015}
     assert [s["name"] for s in d["structure"]["states"]][:3] == ["at_home", "recurrence", "stable_placement"]
+
+
+def test_harmful_relative_risk_never_makes_a_negative_probability():
+    s = MODEL.params.sample(200, 9)
+    s["rr_disruption"] = np.full(200, 6.0)  # a harmful effect far larger than the sinks can give
+    T = MODEL.treated(MODEL.matrix(s), s)
+    assert T.min() >= 0 and np.allclose(T.sum(axis=-1), 1)
+    loop = MODEL.evaluate_loop({k: v[:20] for k, v in s.items()}, "care")
+    np.testing.assert_allclose(MODEL.evaluate({k: v[:20] for k, v in s.items()}, "care")["intervention"].cost,
+                               loop["cost_intervention"], rtol=1e-12)

@@ -22,6 +22,7 @@ from securebase.report import figures
 from securebase.report.cheers import cheers_rows
 from securebase.report.consort import ConsortCounts
 from securebase.report.consort_svg import consort_svg
+from securebase.report.economics_model import economics_model_context
 from securebase.report.provenance import frame_hash, provenance
 from securebase.report.tables import baseline_table, fmt, fmt_p, pooled_outcomes
 from securebase.trial.roles import Actor
@@ -50,6 +51,7 @@ class ReportData:
     seeds: dict[str, Any] = field(default_factory=dict)
     plans: dict[str, str] = field(default_factory=dict)
     economics_dir: Path | None = None  # where write_outputs saved the plots, reused instead of re-plotting
+    economics_model: Any = None  # a model.analysis.ModelAnalysis (by arm: closed report only)
 
 
 def _env() -> jinja2.Environment:
@@ -164,7 +166,8 @@ def render_html(data: ReportData, kind: ReportKind, actor: Actor) -> str:
         economics_direction="All differences are intervention minus usual care.", economics_statements=econ_statements,
         cost_consequence=cc_table, economics_figures=econ_figs, economics_note=econ_note,
         cheers=cheers_rows(data.economics_plan, p, closed=closed), themes=data.themes, provenance=prov,
-        actor=actor.username)
+        actor=actor.username, economics_model=economics_model_context(data.economics_model if closed else None,
+                                                                      data.economics_dir))
 
 
 def build_report(data: ReportData, kind: ReportKind | str, actor: Actor, out_dir: Path, *, pdf: bool = True,

@@ -57,6 +57,24 @@ def run_economics(proto: Protocol, part: pd.DataFrame, resource_use: pd.DataFram
     return cea, plan
 
 
+def run_model_for_report(part: pd.DataFrame, cea: Any, out: Path, seed: int, console: Console) -> Any:
+    """The decision model linked to the trial (analysis/economics/model), or None with a note when it cannot run."""
+    from securebase.analysis.economics.model.trial_link import run_trial_model
+    from securebase.errors import InputError
+
+    try:
+        cc = cea.cost_consequence.set_index("item").loc["cost_intervention"]
+        n1 = max(int((part["treat"] == 1).sum()), 1)
+        ic = (float(cc["intervention_mean"]), float(cc["intervention_sd"]) / n1 ** 0.5)
+        a = run_trial_model(part, out / "economics_model", seed=seed, intervention_cost=ic)
+    except (InputError, KeyError) as err:
+        console.print(f"[yellow]decision model not run:[/yellow] {err}")
+        return None
+    console.print(f"Decision model: {a.n_samples:,} PSA samples, P(cost-effective at £20,000) "
+                  f"{a.at(20_000)['prob_cost_effective']:.2f}; outputs in {out / 'economics_model'}")
+    return a
+
+
 def report_from_store(store: Store, trial_id: str, username: str, kind: ReportKind | str, out: Path, *,
                       console: Console | None = None, pdf: bool = True, n_boot: int = 1000, seed: int = 1,
                       name: str = "report") -> dict[str, Path]:
@@ -88,16 +106,17 @@ def report_from_store(store: Store, trial_id: str, username: str, kind: ReportKi
     effects: list[dict[str, Any]] = []
     subgroups: list[dict[str, Any]] = []
     plans: dict[str, str] = {}
-    cea = he_plan = None
+    cea = he_plan = econ_model = None
     if kind == ReportKind.closed:
         effects, subgroups, plans = effects_from_plan(proto, part, visits, out, console)
         cea, he_plan = run_economics(proto, part, data.resource_use, store, out, console, seed=seed, n_boot=n_boot)
         plans["health economics"] = f"{he_plan.trial} ({he_plan.price_year} prices)"
+        econ_model = run_model_for_report(part, cea, out, seed, console)
     rd = ReportData(proto, part, visits, consort, effects=effects, subgroups=subgroups, economics=cea,
                     economics_plan=he_plan, themes=qualitative_themes(store, trial_id),
                     seeds={"bootstrap and imputation": seed,
                            "randomisation": "stored with the trial, concealed (not printed in reports)"}, plans=plans,
-                    economics_dir=out / "economics" if cea is not None else None)
+                    economics_dir=out / "economics" if cea is not None else None, economics_model=econ_model)
     files = build_report(rd, kind, actor, out, pdf=pdf, name=name)
     with store.unit_of_work(actor=username) as uow:
         uow.log_event("report_produced", table_name="report", record_id=trial_id, trial_id=trial_id,
