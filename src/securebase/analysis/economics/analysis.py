@@ -82,8 +82,9 @@ class CEAResult:
                 "warnings": list(self.warnings)}
 
     def summary(self) -> str:
+        how = f"{self.m} imputed set(s)" if self.m > 1 else "observed data (nothing imputed)"
         parts = [f"Trial '{self.trial}': cost-utility analysis, {self.currency} at {self.price_year} prices, "
-                 f"n = {self.n}, {self.m} imputed set(s); differences are {DIRECTION}."]
+                 f"n = {self.n}, {how}; differences are {DIRECTION}."]
         for p in self.perspectives:
             parts.append(f"\nPerspective: {p.label}\n" + p.decision.summary())
             for c in p.cost_per_outcome:
@@ -97,12 +98,13 @@ class CostEffectivenessAnalysis:
     def __init__(self, plan: EconomicsPlan, *, unit_costs: UnitCostTable | None = None,
                  n_boot: int | None = None, seed: int | None = None, m: int | None = None,
                  scheduler: str | None = None, workers: int = 1, under_age: str | None = None,
-                 carer_qalys: bool = False) -> None:
+                 carer_qalys: bool = False, complete_case: bool = False) -> None:
         self.plan = plan
         self.under_age = under_age or plan.utility.under_age
         if self.under_age not in ("exclude", "proxy"):
             raise DataError(f"under_age must be 'exclude' or 'proxy' (got {self.under_age!r})")
         self.carer_qalys = carer_qalys
+        self.complete_case = complete_case
         if carer_qalys and plan.carer_utility is None:
             raise DataError("carer QALYs were asked for but the plan declares no carer_utility; add a "
                             "carer_utility block (measure, column, minimum) to the plan")
@@ -202,6 +204,11 @@ class CostEffectivenessAnalysis:
                 raise DataError(f"covariate '{c}' named in the plan is not in the participant data")
         months = [int(c.rsplit("_", 1)[1]) for c in ucols]
         ccols = [f"{plan.carer_utility.column}_{m}" for m in months] if self.carer_qalys else []
+        if self.complete_case:  # complete-case analysis: participants with every cost and utility observed
+            full = frame[cost_cols + ucols + ccols].notna().all(axis=1)
+            self.notes.append(f"complete-case analysis: {int(full.sum())} of {len(frame)} participants have every "
+                              "cost and utility observed; nothing is imputed")
+            frame = frame[full].copy()
         impute = [c for c in cost_cols + ucols + ccols if frame[c].isna().any()]
         cluster = plan.bootstrap.cluster
         keep = ["treat", *covs, *cost_cols, *ucols, *ccols]
@@ -298,7 +305,8 @@ def cost_consequence(sets: list[pd.DataFrame], frame: pd.DataFrame, cost_cols: l
         sd1 = np.mean([s.loc[s["treat"] == 1, c].std() for s in sets])
         sd0 = np.mean([s.loc[s["treat"] == 0, c].std() for s in sets])
         rows.append({"item": c, "intervention_mean": m1, "intervention_sd": sd1, "usual_care_mean": m0,
-                     "usual_care_sd": sd0, "difference": m1 - m0, "source": "imputed sets (mean)"})
+                     "usual_care_sd": sd0, "difference": m1 - m0,
+                     "source": "imputed sets (mean)" if len(sets) > 1 else "observed (nothing imputed)"})
     for c in outcomes:
         if c in frame.columns:
             y = frame[c].astype(float)
@@ -319,7 +327,11 @@ def write_outputs(result: CEAResult, out_dir: Path) -> list[Path]:
     paths[0].write_text(json.dumps(result.to_dict(), indent=1, default=float), encoding="utf-8")
     paths[1].write_text(result.summary() + "\n", encoding="utf-8")
     result.cost_consequence.to_csv(paths[2], index=False)
+    from securebase.analysis.economics.intervals import write_replicates
+
     for p in result.perspectives:
+        paths += write_replicates(p.joint.replicates, p.joint.pooled.estimate, p.decision.thresholds, out_dir,
+                                  prefix=f"{p.name}_")
         curves = pd.DataFrame(p.decision.to_dict()["curves"])
         curves.to_csv(out_dir / f"{p.name}_curves.csv", index=False)
         paths.append(out_dir / f"{p.name}_curves.csv")
