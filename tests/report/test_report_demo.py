@@ -100,7 +100,7 @@ def test_closed_report_shows_the_decision_model_and_the_open_report_does_not(dem
     for alt in ('alt="structure"', 'alt="ceac"', 'alt="tornado"', 'alt="evppi"'):
         assert alt in html
     assert "EVPPI per person by parameter group" in html and "treatment_effect" in html
-    assert "Linked to the trial: placement-disruption risk ratio" in html
+    assert "Linked to the trial: rr_disruption = risk ratio" in html
     model = json.loads((demo_output["html"].parent / "economics_model" / "model.json").read_text())
     assert model["direction"] == "intervention minus usual care" and model["n_samples"] == 2000
     assert set(model["evppi"]["20000"]) == {"transitions", "treatment_effect", "costs", "utilities"}

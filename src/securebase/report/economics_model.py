@@ -55,11 +55,11 @@ def economics_model_context(a: Any, plot_dir: Path | None = None) -> dict[str, A
                     f"{a.structure['perspective']} perspective, discounting {a.structure['discount']['costs']:.1%} "
                     f"(costs) and {a.structure['discount']['effects']:.1%} (QALYs); {a.n_samples:,} PSA samples "
                     f"(seed {a.seed})."),
-        "link": (f"Linked to the trial: placement-disruption risk ratio {link['rr_disruption']:.3f} (log SE "
-                 f"{link['rr_log_se']:.3f}) from one-year unplanned placement endings "
+        "link": (f"Linked to the trial: {link.get('parameter', 'rr_disruption')} = risk ratio "
+                 f"{link['rr']:.3f} (log SE {link['rr_log_se']:.3f}) of {link.get('outcome', '')}, "
                  f"{int(link['events_intervention'])}/{int(link['n_intervention'])} (intervention) vs "
                  f"{int(link['events_usual_care'])}/{int(link['n_usual_care'])} (usual care); the usual-care arm "
-                 "also updates the stable-placement transitions." if link else ""),
+                 "also updates that row of transitions." if link else ""),
         "states": [[s["name"], s["label"]] for s in a.structure["states"]],
         "deterministic": det,
         "thresholds": thresholds,

@@ -66,7 +66,8 @@ def run_model_for_report(part: pd.DataFrame, cea: Any, out: Path, seed: int, con
         cc = cea.cost_consequence.set_index("item").loc["cost_intervention"]
         n1 = max(int((part["treat"] == 1).sum()), 1)
         ic = (float(cc["intervention_mean"]), float(cc["intervention_sd"]) / n1 ** 0.5)
-        a = run_trial_model(part, out / "economics_model", seed=seed, intervention_cost=ic)
+        pop = "maltreatment" if "maltreatment" in str(cea.trial) else "care"
+        a = run_trial_model(part, out / "economics_model", seed=seed, intervention_cost=ic, population=pop)
     except (InputError, KeyError) as err:
         console.print(f"[yellow]decision model not run:[/yellow] {err}")
         return None

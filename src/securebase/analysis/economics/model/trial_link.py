@@ -11,6 +11,10 @@ For the ``care`` population (children in care or adopted):
 * the intervention cost ``c_intervention`` becomes the trial's mean intervention cost per treated
   participant (gamma, SE = SD / sqrt(n)) when given.
 
+For the ``maltreatment`` population: the trial's 12-month ongoing maltreatment (``maltreatment_12``) gives
+the recurrence relative risk ``rr_recurrence`` and the usual-care arm updates the at-home row
+(recurrence vs none) in the same way.
+
 Everything is by arm: run it only for unblinded roles (the closed report).
 """
 
@@ -49,10 +53,29 @@ def trial_outcomes(participants: pd.DataFrame) -> dict[str, float]:
             "events_intervention": float(y[arm == 1].sum()), "n_intervention": float((arm == 1).sum())}
 
 
+def _binary_by_arm(participants: pd.DataFrame, column: str) -> dict[str, float]:
+    if column not in participants.columns:
+        raise DataError(f"linking the model to the trial needs '{column}' in the participant data")
+    y, arm = participants[column].astype(float), participants["treat"]
+    ok = y.notna() & arm.notna()
+    y, arm = y[ok], arm[ok].astype(int)
+    return {"events_usual_care": float(y[arm == 0].sum()), "n_usual_care": float((arm == 0).sum()),
+            "events_intervention": float(y[arm == 1].sum()), "n_intervention": float((arm == 1).sum())}
+
+
 def link_trial(model: MarkovModel, participants: pd.DataFrame,
-               intervention_cost: tuple[float, float] | None = None) -> tuple[MarkovModel, dict[str, Any]]:
+               intervention_cost: tuple[float, float] | None = None,
+               population: str = "care") -> tuple[MarkovModel, dict[str, Any]]:
     """A copy of ``model`` with parameters updated from the trial, and a record of what changed."""
-    o = trial_outcomes(participants)
+    if population == "maltreatment":
+        o = _binary_by_arm(participants, "maltreatment_12")
+        rr_name, row_name, event_state, stay_state = "rr_recurrence", "p_from_at_home", "recurrence", "at_home"
+        what = "ongoing maltreatment at 12 months"
+    else:
+        o = trial_outcomes(participants)
+        rr_name, row_name, event_state, stay_state = "rr_disruption", "p_from_stable", "placement_moves", \
+            "stable_placement"
+        what = "an unplanned placement ending within a year"
     a, n1, c, n0 = o["events_intervention"], o["n_intervention"], o["events_usual_care"], o["n_usual_care"]
     if min(n0, n1) < 1:
         raise DataError("both arms need participants with a known one-year placement outcome to link the model")
@@ -61,18 +84,17 @@ def link_trial(model: MarkovModel, participants: pd.DataFrame,
     rr = (a / n1) / (c / n0)
     se = float(np.sqrt(1 / a - 1 / n1 + 1 / c - 1 / n0))
     changes: dict[str, Parameter] = {}
-    old = model.params["rr_disruption"]
-    changes["rr_disruption"] = old.model_copy(update={"mean": float(rr), "se": se, "ci": None, "illustrative": False,
-                                                      "source": f"The trial: risk ratio of an unplanned placement "
-                                                      f"ending within a year, {int(o['events_intervention'])}/"
-                                                      f"{int(o['n_intervention'])} vs {int(o['events_usual_care'])}/"
-                                                      f"{int(o['n_usual_care'])}"})
-    row = model.params["p_from_stable"]
+    old = model.params[rr_name]
+    changes[rr_name] = old.model_copy(update={"mean": float(rr), "se": se, "ci": None, "illustrative": False,
+                                              "source": f"The trial: risk ratio of {what}, "
+                                              f"{int(o['events_intervention'])}/{int(o['n_intervention'])} vs "
+                                              f"{int(o['events_usual_care'])}/{int(o['n_usual_care'])}"})
+    row = model.params[row_name]
     counts = dict(row.counts or {})
-    counts["placement_moves"] = counts.get("placement_moves", 0) + o["events_usual_care"]
-    counts["stable_placement"] = counts.get("stable_placement", 0) + o["n_usual_care"] - o["events_usual_care"]
-    changes["p_from_stable"] = row.model_copy(update={"counts": counts, "source": row.source + "; plus the trial's "
-                                                      "usual-care arm (one-year placement endings)"})
+    counts[event_state] = counts.get(event_state, 0) + o["events_usual_care"]
+    counts[stay_state] = counts.get(stay_state, 0) + o["n_usual_care"] - o["events_usual_care"]
+    changes[row_name] = row.model_copy(update={"counts": counts, "source": row.source + f"; plus the trial's "
+                                               f"usual-care arm ({what})"})
     if intervention_cost is not None:
         m, s = intervention_cost
         ic = model.params["c_intervention"]
@@ -81,7 +103,7 @@ def link_trial(model: MarkovModel, participants: pd.DataFrame,
                                                           "source": "The trial: mean intervention cost per treated "
                                                           "participant (micro-costing)"})
     linked = MarkovModel(model.spec, model.params.replace(**changes))
-    return linked, {**o, "rr_disruption": rr, "rr_log_se": se,
+    return linked, {**o, "outcome": what, "parameter": rr_name, "rr": rr, "rr_disruption": rr, "rr_log_se": se,
                     "intervention_cost": intervention_cost[0] if intervention_cost else None}
 
 
@@ -92,7 +114,7 @@ def run_trial_model(participants: pd.DataFrame, out: Path | None = None, *, mode
     """Link, analyse and (with ``out``) write ``model.json``, ``model_tornado.csv``, ``model_curves.csv``, PNGs."""
     import json
 
-    linked, link = link_trial(load_model(model), participants, intervention_cost)
+    linked, link = link_trial(load_model(model), participants, intervention_cost, population)
     a = analyse_model(linked, population, n_samples=n_samples, seed=seed, annual_population=annual_population,
                       years=years, evsi_sizes=evsi_sizes)
     object.__setattr__(a, "structure", {**a.structure, "trial_link": link,
