@@ -173,3 +173,20 @@ def test_demo_report_analyses_every_outcome_or_states_the_rule(demo_output: dict
     info = subprocess.run(["pdfinfo", str(demo_output["pdf"])], capture_output=True, text=True, check=True).stdout
     size = re.search(r"Page size:\s+([\d.]+) x ([\d.]+) pts", info)
     assert size and (round(float(size[1])), round(float(size[2]))) == (595, 842) and "(A4)" in info, info
+
+
+def test_closed_report_shows_the_decision_model_and_the_open_report_does_not(demo_output: dict[str, Path]) -> None:
+    import json
+
+    html = demo_output["html"].read_text(encoding="utf-8")
+    assert "Decision model beyond the trial (ng26-placement, population &#39;care&#39;)" in html or \
+        "Decision model beyond the trial (ng26-placement, population 'care')" in html
+    for alt in ('alt="structure"', 'alt="ceac"', 'alt="tornado"', 'alt="evppi"'):
+        assert alt in html
+    assert "EVPPI per person by parameter group" in html and "treatment_effect" in html
+    assert "Linked to the trial: rr_disruption = risk ratio" in html
+    model = json.loads((demo_output["html"].parent / "economics_model" / "model.json").read_text())
+    assert model["direction"] == "intervention minus usual care" and model["n_samples"] == 2000
+    assert set(model["evppi"]["20000"]) == {"transitions", "treatment_effect", "costs", "utilities"}
+    opened = demo_output["open_html"].read_text(encoding="utf-8")
+    assert "Decision model beyond the trial" not in opened and "economics-model" not in opened
