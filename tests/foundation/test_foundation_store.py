@@ -164,5 +164,5 @@ def test_cli_exit_codes_pass_through(monkeypatch: pytest.MonkeyPatch) -> None:
     def probe() -> None:
         raise typer.Exit(3)
 
-    monkeypatch.setattr(cli, "app", probe_app)
+    monkeypatch.setattr(cli, "_lazy_group", lambda: typer.main.get_command(probe_app))
     assert cli.main([]) == 3

@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from securebase.cells import frame_to_csv
+
 
 def percentile_interval(x: np.ndarray, alpha: float = 0.05) -> tuple[float, float]:
     return float(np.quantile(x, alpha / 2)), float(np.quantile(x, 1 - alpha / 2))
@@ -72,7 +74,7 @@ def write_replicates(replicates: Sequence[np.ndarray], estimate: Sequence[float]
     if parquet:
         frame.to_parquet(rp, index=False)
     else:
-        frame.to_csv(rp, index=False)
+        frame_to_csv(frame, rp, index=False)
     ip = out_dir / f"{prefix}bootstrap_intervals.csv"
-    pd.DataFrame(intervals(replicates, estimate, thresholds)).to_csv(ip, index=False)
+    frame_to_csv(pd.DataFrame(intervals(replicates, estimate, thresholds)), ip, index=False)
     return [rp, ip]

@@ -29,6 +29,7 @@ import pandas as pd
 from securebase.analysis.economics.model.analysis import ModelAnalysis, analyse_model
 from securebase.analysis.economics.model.markov import MarkovModel, load_model
 from securebase.analysis.economics.model.parameters import Parameter
+from securebase.cells import frame_to_csv
 from securebase.errors import DataError
 
 DAYS = 365.25
@@ -124,8 +125,7 @@ def run_trial_model(participants: pd.DataFrame, out: Path | None = None, *, mode
 
         out.mkdir(parents=True, exist_ok=True)
         (out / "model.json").write_text(json.dumps(a.to_dict(), indent=1, default=float), encoding="utf-8")
-        pd.DataFrame(a.tornado).to_csv(out / "model_tornado.csv", index=False)
-        pd.DataFrame({"wtp": a.wtp, "ceac": a.ceac, "ceaf": a.ceaf, "evpi": a.evpi}).to_csv(
-            out / "model_curves.csv", index=False)
+        frame_to_csv(pd.DataFrame(a.tornado), out / "model_tornado.csv", index=False)
+        frame_to_csv(pd.DataFrame({"wtp": a.wtp, "ceac": a.ceac, "ceaf": a.ceaf, "evpi": a.evpi}), out / "model_curves.csv", index=False)
         plot_model_all(a, out)
     return a
