@@ -215,8 +215,10 @@ def readiness(uow: UnitOfWork, p: Participant, scheme: Scheme) -> tuple[dict[str
         from securebase.trial.access import protocol_of
 
         now = check_eligibility(protocol_of(s, p.trial_id), answers)
-        if not now.eligible:
-            problems.append(f"eligibility re-checked at randomisation: {now.summary()}")
+        if now.reasons:  # a criterion the recorded answers now fail (a correction, an age passed); answers a
+            # record never held (records imported or made before every question was required) were judged
+            # when the record was saved, so they do not block here
+            problems.append("eligibility re-checked at randomisation: not eligible: " + "; ".join(now.reasons))
     consents = s.execute(_CONSENTS, {"t": p.trial_id, "pk": p.id,
                                      "spk": screening.id if screening is not None else -1}).all()
     latest = {c.kind: c for c in consents}  # the latest record of each kind decides
