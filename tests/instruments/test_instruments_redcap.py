@@ -56,6 +56,7 @@ def test_edits_made_in_redcap_win_for_standard_columns() -> None:
 
 def test_plain_redcap_dictionary_without_annotations() -> None:
     rows = [
+        {"Variable / Field Name": "record_id", "Form Name": "mood", "Field Type": "text", "Field Label": "Record ID"},
         {"Variable / Field Name": "mood_1", "Form Name": "mood", "Field Type": "radio",
          "Field Label": "Mood today", "Choices, Calculations, OR Slider Labels": "0, Low | 1, OK | 2, High"},
         {"Variable / Field Name": "mood_visits", "Form Name": "mood", "Field Type": "text",
@@ -85,8 +86,11 @@ def test_bad_dictionaries_are_refused_with_a_located_message() -> None:
     with pytest.raises(ProtocolError, match="not a REDCap data dictionary"):
         import_dictionary("a,b\n1,2\n")
     header = ",".join(f'"{c}"' for c in COLUMNS)
-    with pytest.raises(ProtocolError, match="checkbox"):
-        import_dictionary(header + "\nx_1,x,,checkbox,Pick,\"1, A | 2, B\",,,,,,,,,,,,\n")
+    with pytest.raises(ProtocolError, match="not a REDCap field type"):
+        import_dictionary(header + "\nrecord_id,x,,text,Record,,,,,,,,,,,,,\nx_1,x,,tickbox,Pick,\"1, A | 2, B\",,,,,,,,,,,,\n")
+    # a checkbox is one yes/no item per choice, named as REDCap names its export columns
+    (inst,) = import_dictionary(header + "\nrecord_id,x,,text,Record,,,,,,,,,,,,,\nx_1,x,,checkbox,Pick,\"1, A | 2, B\",,,,,,,,,,,,\n")
+    assert [i.code for i in inst.items] == ["1___1", "1___2"]
 
 
 def test_export_refuses_what_redcap_cannot_hold() -> None:

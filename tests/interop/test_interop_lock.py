@@ -53,6 +53,7 @@ NOT_TRIAL_WRITES = {
     "instruments redcap-import", "export odm", "export redcap", "export analysis", "qual list", "qual kappa",
     "qual matrix", "qual export-qdpx", "qual codebook show", "user add", "user token", "user unlock", "user list",
     "randomisation lists", "randomisation show", "randomisation simulate", "unblind report",
+    "invite send", "invite remind",  # questionnaire links to respondents: no outcome data are written
     "audit head", "audit rekey",  # the chain's head file / rehashing the chain: no trial data changes
     "secret", "user tokens", "user revoke-token", "user revoke-role", "user deactivate", "user activate", "user totp",
 }

@@ -41,5 +41,5 @@ def build_respond_world(tmp: Path, *, url: str | None = None, children: int = 4)
             pk_to_child[inv.id] = p.participant_id
     for link in sent.links:
         by_child.setdefault(pk_to_child[link["invitation"]], []).append(link)
-    settings = Settings(database_url=url, encryption_key=KEY, secret_key="test-secret-respond")
+    settings = Settings(database_url=url, encryption_key=KEY, secret_key="test-secret-respond-" + "x" * 40)
     return {"store": store, "settings": settings, "children": kids, "links": by_child, "channels": ch, "url": url}
