@@ -195,8 +195,9 @@ def factor_values(p: Participant, scheme: Scheme) -> tuple[dict[str, str], list[
     return values, problems
 
 
-def readiness(uow: UnitOfWork, p: Participant, scheme: Scheme) -> tuple[dict[str, str], list[str]]:
-    """Stratification values and every reason the participant cannot be randomised yet."""
+def readiness(uow: UnitOfWork, p: Participant, scheme: Scheme,
+              on: date | None = None) -> tuple[dict[str, str], list[str]]:
+    """Stratification values and every reason the participant cannot be randomised on ``on`` (default today)."""
     s = uow.session
     problems: list[str] = []
     screening = s.execute(_SCREENING, {"t": p.trial_id, "pk": p.id}).scalars().first()
@@ -210,7 +211,8 @@ def readiness(uow: UnitOfWork, p: Participant, scheme: Scheme) -> tuple[dict[str
         # answers as they stand now (after any correction), with the age carried forward to today.
         answers = dict(screening.answers or {})
         if answers.get("age_years") is not None:
-            answers["age_years"] = float(answers["age_years"]) + (date.today() - screening.screened_on).days // 365.25
+            answers["age_years"] = float(answers["age_years"]) + max(
+                0, ((on or date.today()) - screening.screened_on).days // 365.25)
         from securebase.protocol import check_eligibility
         from securebase.trial.access import protocol_of
 
@@ -356,7 +358,7 @@ def randomise(uow: UnitOfWork, actor: Actor, participant_id: str, *, on: date | 
         return _view(uow, protocol, p, existing, newly=False)
     if trial.locked:
         uow.ensure_unlocked(trial.id)  # raises TrialLocked with the standard message
-    values, problems = readiness(uow, p, scheme)
+    values, problems = readiness(uow, p, scheme, on)
     if problems:
         raise NotEligible(f"{participant_id} cannot be randomised: " + "; ".join(problems)
                           + ". Record what is missing, then ask again.", problems=problems)
