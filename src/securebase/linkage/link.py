@@ -234,7 +234,7 @@ def import_extract(uow: UnitOfWork, actor: Actor, source: str, files: dict[str, 
     if not consents:
         raise LinkageNotConsented(f"no participant of trial '{trial_id}' has a linkage consent (or documented legal "
                                   f"basis) for {source} records, so nothing can be linked; record the consents first "
-                                  "(securebase import consent ...)")
+                                  "(securebase import linkage-consent ...)")
     val, kids, recs, rows_total = _parse(source, files, la_code=la_code,
                                          collection_year=collection_year or collection_year_of(period_end))
     if val.errors:
