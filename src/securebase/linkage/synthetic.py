@@ -70,7 +70,7 @@ def ssda903_files(children: list[Child], la_code: str = "E06000001") -> dict[str
         if not c.episodes:
             continue
         header.append({"CHILD": c.child, "SEX": c.sex, "DOB": dmy(c.dob), "ETHNIC": c.ethnic, "UPN": c.upn,
-                       "MOTHER": "0" if c.sex == "2" and (date.today() - c.dob).days > 11 * 365 else "",
+                       "MOTHER": "0" if c.sex == "2" else "",
                        "MC_DOB": ""})
         for i, e in enumerate(c.episodes):
             eps.append({"CHILD": c.child, "DECOM": dmy(e.decom), "RNE": e.rne, "LS": e.ls, "CIN": e.cin,
@@ -134,3 +134,32 @@ def school_csv(children: list[Child]) -> bytes:
                          "KS2ReadingScaled": s.get("ks2_reading", ""), "KS2MathsScaled": s.get("ks2_maths", ""),
                          "KS4Attainment8": s.get("ks4_attainment8", "")})
     return _csv(SCHOOL_COLUMNS, rows)
+
+
+def collection_years(first: date, last: date) -> list[tuple[date, date]]:
+    """DfE collection years (1 April to 31 March) from the one holding ``first`` to the one holding ``last``."""
+    y = first.year if first.month >= 4 else first.year - 1
+    out = []
+    while date(y, 4, 1) <= last:
+        out.append((date(y, 4, 1), date(y + 1, 3, 31)))
+        y += 1
+    return out
+
+
+def ssda903_return(children: list[Child], start: date, end: date, la_code: str, as_at: date | None = None
+                   ) -> dict[str, bytes]:
+    """One year's SSDA903 return: the episodes open at some time in [start, end], as known on ``as_at``;
+    an episode still open at the year end (or on ``as_at``) has no end date or reason."""
+    cut = min(end, as_at) if as_at else end
+    kids = []
+    for c in children:
+        eps = []
+        for e in c.episodes:
+            if e.decom > cut or (e.dec is not None and e.dec < start):
+                continue
+            if e.dec is not None and e.dec > cut:
+                e = Episode(e.decom, e.rne, e.ls, e.cin, e.place, e.provider)
+            eps.append(e)
+        if eps:
+            kids.append(Child(c.child, c.sex, c.dob, c.upn, c.ethnic, eps))
+    return ssda903_files(kids, la_code)
