@@ -110,3 +110,11 @@ def test_derivations_are_declared_in_the_protocol_not_switched_on_by_trial_id() 
     with pytest.raises(ValueError, match="not DfE SSDA903 codes"):
         Derivations.model_validate({"placement_disruption": {"unplanned_reason_place_change": ["BOGUS"],
                                                              "planned_reason_place_change": []}})
+
+
+def test_the_sap_shows_the_declared_derivation_rules() -> None:
+    from securebase.analysis.sap import load_plan
+
+    text = load_plan("ng26-care").summary("markdown")
+    assert "## Outcomes from routine records (protocol derivation rules)" in text
+    assert "planned (not a disruption) CARPL, PLACE, CUSTOD, OTHER" in text and "E11 (adoption_order)" in text

@@ -124,3 +124,27 @@ class Derivations(_Strict):
     @property
     def sensitivity_source(self) -> str:
         return next(s for s in SOURCES if s != self.primary_source)
+
+
+def describe(d: Derivations) -> list[str]:
+    """The declared rules as sentences, for the SAP document."""
+    out = [f"Derivation rules version {d.version}; primary source: {d.primary_source.replace('_', ' ')} records "
+           f"(sensitivity analysis: {d.sensitivity_source.replace('_', ' ')})."]
+    if d.ongoing_maltreatment is not None:
+        om = d.ongoing_maltreatment
+        out.append(f"{om.variable}: 1 when any of {', '.join(om.events)} (or linked {', '.join(om.linked)}) occurs within "
+                   f"{om.window_days} days after randomisation; 0 when none did and the whole window was observed by linked "
+                   "records or the 12-month administrative form, whether or not the research visit happened; else missing."
+                   + (f" Counted as the outcome (composite strategy): {', '.join(om.composite_intercurrent)}."
+                      if om.composite_intercurrent else ""))
+    if d.placement_disruption is not None:
+        pd_ = d.placement_disruption
+        out.append(f"{pd_.variable}: unplanned reasons for placement change {', '.join(pd_.unplanned_reason_place_change)}; "
+                   f"planned (not a disruption) {', '.join(pd_.planned_reason_place_change)}; unplanned episode endings "
+                   f"{', '.join(pd_.unplanned_rec) or 'none'}; competing "
+                   + ", ".join(f"{k} ({v})" for k, v in pd_.competing_rec.items())
+                   + f"; censored at the extract date or on leaving care ({', '.join(pd_.leaving_rec)}).")
+    if d.attainment is not None:
+        out.append(f"Attainment at the key stage reached: {d.attainment.ks2_variable} (KS2 mean scaled score), "
+                   f"{d.attainment.ks4_variable} (KS4 Attainment 8).")
+    return out
