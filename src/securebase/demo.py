@@ -103,6 +103,9 @@ def run_demo(out: Path, n: int, seed: int, console: Console, *, pdf: bool = True
     from securebase.demo_people import run_people_demo  # questionnaires by link and a placement move
 
     run_people_demo(store, proto.id, out, seed=seed, console=console)
+    from securebase.demo_econ import model_summary
+
+    model_summary(out, console)  # the decision model ran with the closed report (issue 22)
     console.print(f"Done in {time.perf_counter() - t0:.0f} s. Open [bold]{files['html']}[/]"
                   + (f" or {files['pdf']}" if "pdf" in files else "")
                   + f"; the pooled open report is {files['open_html']}. "

@@ -103,7 +103,9 @@ def test_simulator_frames_run(tmp_path):
     res = CostEffectivenessAnalysis(load_plan("ng26-maltreatment"), n_boot=200, m=2).fit(t.participants,
                                                                                           t.resource_use)
     d = res.to_dict()
-    assert d["n"] == 160 and len(d["perspectives"]) == 3
+    n7 = int((t.participants["age_years"] >= 7).sum())  # CHU9D valid from 7: under-7s are a declared exclusion
+    assert d["n"] == n7 and len(d["perspectives"]) == 3
+    assert n7 == 160 or any(f"{160 - n7} participant(s) under 7" in w for w in d["warnings"])
     assert np.isfinite(d["perspectives"][0]["decision"]["incremental_cost"])
     assert any("cost per case of ongoing maltreatment" in c["statement"] or "saves" in c["statement"]
                for c in d["perspectives"][0]["cost_per_outcome"])

@@ -111,3 +111,30 @@ def test_psa_outputs_tornado_evppi_evsi():
     assert a.at(20_000)["evpi_population"] == pytest.approx(a.at(20_000)["evpi_per_person"] * a.population_multiplier)
     assert d["deterministic"]["discount_1_5"]["discount"] == {"costs": 0.015, "effects": 0.015}
     assert [s["name"] for s in d["structure"]["states"]][:3] == ["at_home", "recurrence", "stable_placement"]
+
+
+def test_harmful_relative_risk_never_makes_a_negative_probability():
+    s = MODEL.params.sample(200, 9)
+    s["rr_disruption"] = np.full(200, 6.0)  # a harmful effect far larger than the sinks can give
+    T = MODEL.treated(MODEL.matrix(s), s)
+    assert T.min() >= 0 and np.allclose(T.sum(axis=-1), 1)
+    loop = MODEL.evaluate_loop({k: v[:20] for k, v in s.items()}, "care")
+    np.testing.assert_allclose(MODEL.evaluate({k: v[:20] for k, v in s.items()}, "care")["intervention"].cost,
+                               loop["cost_intervention"], rtol=1e-12)
+
+
+def test_trial_link_care_and_maltreatment():
+    import pandas as pd
+
+    from securebase.analysis.economics.model.trial_link import link_trial
+
+    p = pd.DataFrame({"treat": [1] * 10 + [0] * 10,
+                      "placement_end_12": [1, 1, 0, 0, 0, 0, 0, 0, 0, 0] + [1, 1, 1, 1, 0, 0, 0, 0, 0, 0],
+                      "maltreatment_12": [1, 0, 0, 0, 0, 0, 0, 0, 0, 0] + [1, 1, 0, 0, 0, 0, 0, 0, 0, 0]})
+    m, link = link_trial(MODEL, p, (1200.0, 60.0))
+    assert link["rr"] == pytest.approx(0.5) and link["rr_log_se"] == pytest.approx(np.sqrt(1/2 - 1/10 + 1/4 - 1/10))
+    assert m.params["rr_disruption"].mean == pytest.approx(0.5) and m.params["c_intervention"].mean == 1200
+    assert m.params["p_from_stable"].counts["placement_moves"] == MODEL.params["p_from_stable"].counts["placement_moves"] + 4
+    m2, link2 = link_trial(MODEL, p, None, "maltreatment")
+    assert link2["parameter"] == "rr_recurrence" and link2["rr"] == pytest.approx(0.5)
+    assert m2.params["p_from_at_home"].counts["at_home"] == MODEL.params["p_from_at_home"].counts["at_home"] + 8

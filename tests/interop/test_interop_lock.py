@@ -54,6 +54,7 @@ NOT_TRIAL_WRITES = {
     "qual matrix", "qual export-qdpx", "qual codebook show", "user add", "user token", "user unlock", "user list",
     "randomisation lists", "randomisation show", "randomisation simulate", "unblind report",
     "audit head", "audit rekey",  # the chain's head file / rehashing the chain: no trial data changes
+    "secret", "user tokens", "user revoke-token", "user revoke-role", "user deactivate", "user activate", "user totp",
 }
 
 

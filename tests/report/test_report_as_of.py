@@ -108,3 +108,27 @@ def test_open_report_at_an_interim_date_says_so(care_trial, tmp_path: Path) -> N
     html = report_from_store(care_trial, "ng26-care", "tm", "open", tmp_path, pdf=False, as_of=end)["html"].read_text()
     assert f"Data as of {end.isoformat()}" in html and "Not yet due" not in html
     assert "Lost to follow-up (n = 3)" in html
+
+
+def test_exclusion_reasons_are_grouped_by_criterion() -> None:
+    from securebase.report.consort import _criterion
+
+    assert _criterion("Aged 5 to 17 at randomisation: age 4 is under 5") == "Aged 5 to 17 at randomisation"
+    assert _criterion("Aged 5 to 17 at randomisation: age 3.5 is under 5") == "Aged 5 to 17 at randomisation"
+    assert _criterion("answer missing: Adopted or in care: 'care_status' not answered") == (
+        "answer missing: Adopted or in care")
+    assert _criterion("No placement ending planned within 3 months (exclusion criterion met)") == (
+        "No placement ending planned within 3 months (exclusion criterion met)")
+    assert _criterion("") == "reason not recorded"
+
+
+def test_baseline_levels_are_labelled_and_in_natural_order() -> None:
+    import pandas as pd
+
+    from securebase.report.tables import baseline_table
+
+    part = pd.DataFrame({"arm": ["a", "b", "a", "b"], "age_band": ["11-17", "5-10", "5-10", "11-17"],
+                         "care_status": ["residential", "adopted", "special_guardianship", "foster"]})
+    rows = [r[0].strip() for r in baseline_table(part, by_arm=False, arm_labels={})["rows"]]
+    assert rows[rows.index("Age band, n (%)") + 1: rows.index("Age band, n (%)") + 3] == ["5 to 10 years", "11 to 17 years"]
+    assert "Special guardianship" in rows and "special_guardianship" not in rows

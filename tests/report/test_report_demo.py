@@ -154,3 +154,39 @@ def test_headline_numbers_rebuild_from_the_exports_with_the_documented_command(d
         for key in ("incremental_cost", "incremental_qaly"):
             assert pb["decision"][key] == pytest.approx(pa["decision"][key], rel=1e-9, abs=1e-12), (pa["name"], key)
         assert f"{pa['decision']['incremental_cost']:,.0f}" in html
+
+
+def test_demo_report_analyses_every_outcome_or_states_the_rule(demo_output: dict[str, Path]) -> None:
+    import re
+
+    from securebase.analysis.sap import load_plan
+
+    html = demo_output["html"].read_text()
+    table = html[html.index('<h2 id="outcomes">'):html.index("</table>", html.index('<h2 id="outcomes">'))]
+    assert "– to –" not in table and "merge the level" not in table and "Traceback" not in table
+    for o in load_plan("ng26-care").outcomes:
+        row = re.search(r"<tr><td>" + re.escape(o.label) + r"[^<]*</td><td>([^<]*)</td>", table)
+        assert row, o.label
+        if row[1].startswith("not analysed"):  # then a numbered note gives the reason
+            assert "Not analysed" in html[html.index('id="outcome-notes"'):]
+    assert "Data as of" in html and "Reviewer" in html
+    info = subprocess.run(["pdfinfo", str(demo_output["pdf"])], capture_output=True, text=True, check=True).stdout
+    size = re.search(r"Page size:\s+([\d.]+) x ([\d.]+) pts", info)
+    assert size and (round(float(size[1])), round(float(size[2]))) == (595, 842) and "(A4)" in info, info
+
+
+def test_closed_report_shows_the_decision_model_and_the_open_report_does_not(demo_output: dict[str, Path]) -> None:
+    import json
+
+    html = demo_output["html"].read_text(encoding="utf-8")
+    assert "Decision model beyond the trial (ng26-placement, population &#39;care&#39;)" in html or \
+        "Decision model beyond the trial (ng26-placement, population 'care')" in html
+    for alt in ('alt="structure"', 'alt="ceac"', 'alt="tornado"', 'alt="evppi"'):
+        assert alt in html
+    assert "EVPPI per person by parameter group" in html and "treatment_effect" in html
+    assert "Linked to the trial: rr_disruption = risk ratio" in html
+    model = json.loads((demo_output["html"].parent / "economics_model" / "model.json").read_text())
+    assert model["direction"] == "intervention minus usual care" and model["n_samples"] == 2000
+    assert set(model["evppi"]["20000"]) == {"transitions", "treatment_effect", "costs", "utilities"}
+    opened = demo_output["open_html"].read_text(encoding="utf-8")
+    assert "Decision model beyond the trial" not in opened and "economics-model" not in opened

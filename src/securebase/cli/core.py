@@ -36,15 +36,16 @@ def init(
     db: str | None = DB_OPTION,
 ) -> None:
     """Create the store (if needed), load a protocol into it and create the first administrator."""
-    from securebase.cli._common import get_settings
+    from securebase.cli._common import check_url, get_settings
     from securebase.store.audit_key import seal_for, seal_paths
 
     proto = load_protocol(protocol)
     text = Path(protocol).read_text(encoding="utf-8") if Path(protocol).exists() else None
     settings = get_settings()
     url = db or settings.database_url
+    check_url(url)
     seal = seal_for(url, settings, create=True)  # the audit key file, created if missing
-    st = store(db)
+    st = store(db, create=True)
     with st.unit_of_work(actor="securebase-init") as uow:
         create_trial(uow, proto, protocol_yaml=text, seed=seed)
         user = create_user(uow, admin, password, display_name="Administrator")

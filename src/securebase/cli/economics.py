@@ -51,6 +51,12 @@ def economics_command(
     seed: int = typer.Option(-1, "--seed", help="Random seed (-1: the plan's; 1 for ben2023)."),
     workers: int = typer.Option(1, "--workers", help="Local Dask worker processes for the bootstrap (1: in process)."),
     scheduler: str = typer.Option("", "--scheduler", help="Address of a Dask scheduler (tcp://host:8786)."),
+    complete_case: bool = typer.Option(False, "--complete-case", help="Complete-case analysis (no imputation): "
+                                       "participants with every cost and utility observed."),
+    under_age: str = typer.Option("", "--under-age", help="Children under the utility measure's valid age: "
+                                  "exclude or proxy (default: the plan's, exclude)."),
+    carer_qalys: bool = typer.Option(False, "--carer-qalys", help="Spill-over sensitivity analysis: add carers' "
+                                     "QALYs (the plan's carer_utility) to the children's."),
 ) -> None:
     """Cost-effectiveness analysis: SUR of costs and QALYs, bootstrap, MI by arm, CEAC/EVPI, plots."""
     from securebase.analysis.economics import ben2023
@@ -79,7 +85,9 @@ def economics_command(
         ru = _read(resource_use, "resource-use")
         dl = _read(delivery_log, "delivery-log") if delivery_log else None
         cea = CostEffectivenessAnalysis(pl, unit_costs=table, n_boot=n_boot or None, m=imputations or None,
-                                        seed=None if seed < 0 else seed, scheduler=sched, workers=workers)
+                                        seed=None if seed < 0 else seed, scheduler=sched, workers=workers,
+                                        complete_case=complete_case, under_age=under_age or None,
+                                        carer_qalys=carer_qalys)
         cres = cea.fit(frame, ru, dl)
         paths = write_outputs(cres, out)
         console.print(cres.summary())

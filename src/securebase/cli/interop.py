@@ -166,7 +166,7 @@ def restore(file: Path = typer.Argument(..., help="Backup file written by `secur
     The backup's signature is checked under the audit key first; a backup that does not verify is refused."""
     from securebase.interop.backup import restore_store
 
-    console.print(restore_store(store(db), file, replace=replace, accept_unsigned=accept_unsigned).summary())
+    console.print(restore_store(store(db, create=True), file, replace=replace, accept_unsigned=accept_unsigned).summary())
 
 
 def compare(url1: str = typer.Argument(..., help="First store URL."),

@@ -12,9 +12,10 @@ from securebase.settings import get_settings, session_secret
 
 def serve(
     host: str = typer.Option(None, help="Address to listen on (default SECUREBASE_HOST, 127.0.0.1)."),
-    port: int = typer.Option(None, help="Port (default SECUREBASE_PORT, 8000)."),
+    port: int = typer.Option(None, min=1, max=65535, help="Port, 1 to 65535 (default SECUREBASE_PORT, 8000)."),
     db: str | None = typer.Option(None, "--db", help="Store URL; default SECUREBASE_DATABASE_URL."),
-    workers: int = typer.Option(1, help="Worker processes (PostgreSQL stores; keep 1 for SQLite)."),
+    workers: int = typer.Option(1, min=1, max=64, help="Worker processes (PostgreSQL stores; keep 1 for SQLite)."),
+    create: bool = typer.Option(False, "--create", help="Start on a new, empty SQLite store when --db names no file."),
 ) -> None:
     """Serve the staff web pages and the JSON API (/api, OpenAPI schema at /api/openapi.json)."""
     import uvicorn
@@ -31,6 +32,10 @@ def serve(
         overrides["port"] = port
     settings = get_settings(**overrides)
     session_secret(settings)  # no default secret on any host, loopback included (behind a proxy it is public)
+    if not create:
+        from securebase.cli._common import require_existing
+
+        require_existing(settings.database_url)
     console.print(f"securebase serving on http://{settings.host}:{settings.port} (API docs at /api/docs)")
     if workers > 1:
         if settings.database_url.startswith("sqlite"):

@@ -24,6 +24,7 @@ from securebase.report.adherence import adherence_section
 from securebase.report.checklist import checklist
 from securebase.report.consort import ConsortCounts
 from securebase.report.consort_svg import consort_svg
+from securebase.report.economics_model import economics_model_context
 from securebase.report.identification import identification
 from securebase.report.provenance import frame_hash, provenance
 from securebase.report.subgroups import subgroup_section
@@ -62,6 +63,7 @@ class ReportData:
     @property
     def data_date(self) -> date:
         return self.as_of or self.consort.as_of or date.today()
+    economics_model: Any = None  # a model.analysis.ModelAnalysis (by arm: closed report only)
 
 
 def _env() -> jinja2.Environment:
@@ -170,7 +172,7 @@ def render_html(data: ReportData, kind: ReportKind, actor: Actor) -> str:
                                                                     arm_labels=arm_labels),
                                 "alt": "Cumulative incidence of unplanned placement ending",
                                 "caption": "Cumulative incidence (Aalen-Johansen) of unplanned placement ending"
-                                + (" by arm." if closed else ", all participants.")})
+                                + (" by arm" if closed else ", all participants") + ", with numbers at risk."})
     outcome_table, note = None, ""
     subgroups = None
     econ_table, econ_statements, cc_table, econ_figs = None, [], None, []
@@ -212,7 +214,8 @@ def render_html(data: ReportData, kind: ReportKind, actor: Actor) -> str:
         actor=actor.username, harms=data.harms, as_of=data.data_date.isoformat(), subgroups=subgroups,
         page_header=page_header(p, closed=closed, as_of=data.data_date),
         identification=identification(p, as_of=data.data_date, he_plan=data.economics_plan if closed else None),
-        adherence=adherence_section(part, p, closed=closed, arm_labels=arm_labels))
+        adherence=adherence_section(part, p, closed=closed, arm_labels=arm_labels),
+        economics_model=economics_model_context(data.economics_model if closed else None, data.economics_dir))
 
 
 def build_report(data: ReportData, kind: ReportKind | str, actor: Actor, out_dir: Path, *, pdf: bool = True,

@@ -96,6 +96,16 @@ class ConsortCounts:
         return out
 
 
+def _criterion(reason: str) -> str:
+    """The criterion a screening reason names, without the child's values: "Aged 5 to 17 at randomisation:
+    age 4 is under 5" counts under "Aged 5 to 17 at randomisation" (one line per criterion, not per age)."""
+    reason = _reason_key(reason)
+    missing = reason.startswith("answer missing: ")
+    core = reason.removeprefix("answer missing: ")
+    crit = core.split(": ", 1)[0] if ": " in core else core
+    return f"answer missing: {crit}" if missing else crit
+
+
 def _reason_key(text: str | None) -> str:
     return (text or "reason not recorded").strip() or "reason not recorded"
 
@@ -111,8 +121,8 @@ def consort_counts(session: Session, trial_id: str, *, primary_visit: str = "m12
     not_eligible = [s for s in screens if not s.eligible]
     ne_reasons: Counter[str] = Counter()
     for s in not_eligible:
-        for r in (s.ineligible_reasons or "reason not recorded").split("; "):
-            ne_reasons[_reason_key(r)] += 1
+        for crit in dict.fromkeys(_criterion(r) for r in (s.ineligible_reasons or "reason not recorded").split("; ")):
+            ne_reasons[crit] += 1
     eligible = [s for s in screens if s.eligible]
     not_approached = [s for s in eligible if s.approached is False]
     declined = [s for s in eligible if s.approached is not False and s.declined_reason]

@@ -67,7 +67,27 @@ def cumulative_incidence(part: pd.DataFrame, *, by_arm: bool, arm_labels: dict[s
     ax.set_title("Unplanned placement ending (competing: adoption, return home)", fontsize=10)
     ax.legend(frameon=False)
     ax.grid(alpha=0.3)
+    ticks = [0, 3, 6, 9, 12]
+    ax.set_xticks(ticks)
+    ax.set_xlim(0, 12.5)
+    risk = numbers_at_risk(part, groups=part.groupby("arm") if by_arm else [("all", part)], months=ticks)
+    ax.text(-0.05, -0.30, "Number at risk", transform=ax.transAxes, ha="right", fontsize=8, fontweight="bold")
+    for k, (arm, counts) in enumerate(risk.items()):
+        y = -0.38 - 0.08 * k
+        ax.text(-0.05, y, arm_labels.get(arm, "All participants"), transform=ax.transAxes, ha="right", fontsize=8,
+                color=ARM_COLOURS.get(arm, "#555"))
+        for t, n in zip(ticks, counts, strict=True):
+            ax.text(t, y, str(n), transform=ax.get_xaxis_transform(), ha="center", fontsize=8)
     return to_data_uri(fig)
+
+
+def numbers_at_risk(part: pd.DataFrame, *, groups: Any, months: Sequence[int]) -> dict[str, list[int]]:
+    """Participants still at risk (no event or censoring before the time) at each month, per group."""
+    out = {}
+    for arm, g in groups:
+        t = g["placement_end_time"].dropna().to_numpy(float) / 30.4375
+        out[str(arm)] = [int((t >= m).sum()) for m in months]
+    return out
 
 
 def forest(rows: Sequence[dict[str, Any]], *, xlabel: str, favours: tuple[str, str] | None = None,

@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 from rich.console import Console
 
+from securebase.cells import frame_to_csv
 from securebase.errors import BlindingError
 from securebase.protocol import Protocol
 from securebase.report.builder import ReportData, ReportKind, build_report
@@ -80,7 +81,7 @@ def export_inputs(data_dir: Path, part: pd.DataFrame, visits: pd.DataFrame, reso
     paths = []
     for name, frame in (("participants", part), ("visits", visits), ("resource_use", resource_use),
                         ("delivery_log", log)):
-        frame.to_csv(data_dir / f"{name}.csv", index=False)
+        frame_to_csv(frame, data_dir / f"{name}.csv", index=False)
         paths.append(data_dir / f"{name}.csv")
     cmds = reproduce_commands(Path("data"), proto, seed=seed, n_boot=n_boot)
     (data_dir / "REPRODUCE.md").write_text(
@@ -91,6 +92,25 @@ def export_inputs(data_dir: Path, part: pd.DataFrame, visits: pd.DataFrame, reso
         "`rebuilt/economics/economics.json` the incremental costs and QALYs of the cost-effectiveness table.\n",
         encoding="utf-8")
     return paths
+
+
+def run_model_for_report(part: pd.DataFrame, cea: Any, out: Path, seed: int, console: Console) -> Any:
+    """The decision model linked to the trial (analysis/economics/model), or None with a note when it cannot run."""
+    from securebase.analysis.economics.model.trial_link import run_trial_model
+    from securebase.errors import InputError
+
+    try:
+        cc = cea.cost_consequence.set_index("item").loc["cost_intervention"]
+        n1 = max(int((part["treat"] == 1).sum()), 1)
+        ic = (float(cc["intervention_mean"]), float(cc["intervention_sd"]) / n1 ** 0.5)
+        pop = "maltreatment" if "maltreatment" in str(cea.trial) else "care"
+        a = run_trial_model(part, out / "economics_model", seed=seed, intervention_cost=ic, population=pop)
+    except (InputError, KeyError) as err:
+        console.print(f"[yellow]decision model not run:[/yellow] {err}")
+        return None
+    console.print(f"Decision model: {a.n_samples:,} PSA samples, P(cost-effective at £20,000) "
+                  f"{a.at(20_000)['prob_cost_effective']:.2f}; outputs in {out / 'economics_model'}")
+    return a
 
 
 def report_from_store(store: Store, trial_id: str, username: str, kind: ReportKind | str, out: Path, *,
@@ -126,7 +146,7 @@ def report_from_store(store: Store, trial_id: str, username: str, kind: ReportKi
     effects: list[dict[str, Any]] = []
     subgroups: list[dict[str, Any]] = []
     plans: dict[str, str] = {}
-    cea = he_plan = None
+    cea = he_plan = econ_model = None
     if kind == ReportKind.closed:
         export_inputs(out / "data", part, visits, data.resource_use, delivery_log(store, proto.id, as_of), proto,
                       seed=seed, n_boot=n_boot, as_of=as_of)
@@ -134,6 +154,7 @@ def report_from_store(store: Store, trial_id: str, username: str, kind: ReportKi
         cea, he_plan = run_economics(proto, part, data.resource_use, store, out, console, seed=seed, n_boot=n_boot,
                                    as_of=as_of)
         plans["health economics"] = f"{he_plan.trial} ({he_plan.price_year} prices)"
+        econ_model = run_model_for_report(part, cea, out, seed, console)
     rd = ReportData(proto, part, visits, consort, effects=effects, subgroups=subgroups, economics=cea,
                     economics_plan=he_plan, themes=qualitative_themes(store, trial_id),
                     seeds={"bootstrap and imputation": seed,
@@ -144,6 +165,7 @@ def report_from_store(store: Store, trial_id: str, username: str, kind: ReportKi
     rd.harms = harms_from_store(store, proto, actor, closed=kind == ReportKind.closed)
     if rd.harms:
         rd.sections = (*rd.sections, "harms")  # the reviewer's checklist marks the CONSORT harms items met
+    rd.economics_model = econ_model
     files = build_report(rd, kind, actor, out, pdf=pdf, name=name)
     with store.unit_of_work(actor=username) as uow:
         uow.log_event("report_produced", table_name="report", record_id=trial_id, trial_id=trial_id,

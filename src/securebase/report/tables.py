@@ -15,6 +15,34 @@ CATEGORICAL = (("sex", "Sex"), ("age_band", "Age band"), ("care_status", "Care s
                ("maltreatment_type", "Main maltreatment type"), ("site", "Site"))
 
 
+#: readable labels of coded levels, in the order a reader expects (codes not listed keep their code and
+#: follow in natural order: "5-10" before "11-17")
+LEVEL_LABELS: dict[str, dict[str, str]] = {
+    "age_band": {"5-10": "5 to 10 years", "11-17": "11 to 17 years"},
+    "care_status": {"adopted": "Adopted", "special_guardianship": "Special guardianship", "foster": "Foster care",
+                    "kinship": "Kinship care", "residential": "Residential care"},
+    "maltreatment_type": {"sexual": "Sexual abuse", "physical": "Physical abuse", "emotional": "Emotional abuse",
+                          "neglect": "Neglect"},
+    "sex": {"female": "Female", "male": "Male", "F": "Female", "M": "Male", "other": "Other", "unknown": "Not known"},
+}
+
+
+def _natural(level: str) -> tuple:
+    import re
+
+    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", level))
+
+
+def ordered_levels(col: str, values: list[str]) -> list[str]:
+    """Levels of ``col`` in the declared order (LEVEL_LABELS), the rest in natural order."""
+    known = list(LEVEL_LABELS.get(col, {}))
+    return [v for v in known if v in values] + sorted((v for v in values if v not in known), key=_natural)
+
+
+def level_label(col: str, level: str) -> str:
+    return LEVEL_LABELS.get(col, {}).get(level, level.replace("_", " "))
+
+
 def _mean_sd(x: pd.Series) -> str:
     x = pd.to_numeric(x, errors="coerce").dropna()
     if x.empty:
@@ -37,12 +65,12 @@ def baseline_table(part: pd.DataFrame, *, by_arm: bool, arm_labels: dict[str, st
         if col not in part.columns or part[col].isna().all():
             continue
         rows.append([f"{label}, n (%)"] + [""] * len(groups))
-        for level in sorted(part[col].dropna().astype(str).unique()):
+        for level in ordered_levels(col, list(part[col].dropna().astype(str).unique())):
             cells = []
             for _, g in groups:
                 k = int((g[col].astype(str) == level).sum())
                 cells.append(f"{k} ({100 * k / max(len(g), 1):.0f}%)")
-            rows.append([f"  {level}"] + cells)
+            rows.append([f"  {level_label(col, level)}"] + cells)
     return {"header": header, "rows": rows}
 
 

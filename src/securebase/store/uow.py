@@ -229,7 +229,9 @@ def make_engine(url: str) -> Engine:
         return _sqlite_engine(url)
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True)
+    # as many connections as the web server's worker threads (AnyIO's default limit is 40), so a burst of
+    # requests (200 respondents sending at once) queues for a thread, not for a connection (QueuePool timeout)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=30)
 
 
 def open_store(url: str | None = None, *, migrate: bool = True, seal: AuditSeal | None = None) -> Store:

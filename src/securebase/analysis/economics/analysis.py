@@ -83,8 +83,9 @@ class CEAResult:
                 "warnings": list(self.warnings)}
 
     def summary(self) -> str:
+        how = f"{self.m} imputed set(s)" if self.m > 1 else "observed data (nothing imputed)"
         parts = [f"Trial '{self.trial}': cost-utility analysis, {self.currency} at {self.price_year} prices, "
-                 f"n = {self.n}, {self.m} imputed set(s); differences are {DIRECTION}."]
+                 f"n = {self.n}, {how}; differences are {DIRECTION}."]
         for p in self.perspectives:
             parts.append(f"\nPerspective: {p.label}\n" + p.decision.summary())
             for c in p.cost_per_outcome:
@@ -97,8 +98,18 @@ class CostEffectivenessAnalysis:
 
     def __init__(self, plan: EconomicsPlan, *, unit_costs: UnitCostTable | None = None,
                  n_boot: int | None = None, seed: int | None = None, m: int | None = None,
-                 scheduler: str | None = None, workers: int = 1) -> None:
+                 scheduler: str | None = None, workers: int = 1, under_age: str | None = None,
+                 carer_qalys: bool = False, complete_case: bool = False) -> None:
         self.plan = plan
+        self.under_age = under_age or plan.utility.under_age
+        if self.under_age not in ("exclude", "proxy"):
+            raise DataError(f"under_age must be 'exclude' or 'proxy' (got {self.under_age!r})")
+        self.carer_qalys = carer_qalys
+        self.complete_case = complete_case
+        if carer_qalys and plan.carer_utility is None:
+            raise DataError("carer QALYs were asked for but the plan declares no carer_utility; add a "
+                            "carer_utility block (measure, column, minimum) to the plan")
+        self.notes: list[str] = []
         self.table = unit_costs or plan.load_unit_costs()
         self.n_boot = n_boot or plan.bootstrap.replicates
         self.seed = plan.bootstrap.seed if seed is None else seed
@@ -115,7 +126,12 @@ class CostEffectivenessAnalysis:
         if len(months) < 2:
             raise DataError(f"participant data need at least two '{plan.utility.column}_<month>' columns")
         ucols = [f"{plan.utility.column}_{m}" for m in months]
+        participants = self._age_valid(participants, months)
         check_utilities(participants, ucols, plan.utility.minimum, measure=plan.utility.measure)
+        if self.carer_qalys:
+            cu = plan.carer_utility
+            ccols = [f"{cu.column}_{m}" for m in months]
+            check_utilities(participants, ccols, cu.minimum, measure=f"carer {cu.measure}")
         ids = pd.Index(participants["participant_id"])
         is_session = resource_use["item"] == plan.intervention_cost.session_item
         sessions = None
@@ -140,22 +156,67 @@ class CostEffectivenessAnalysis:
         cost_cols = [f"cost_{c}" for c in costs.columns]
         return frame, cost_cols, ucols
 
+    def _age_valid(self, participants: pd.DataFrame, months: list[int]) -> pd.DataFrame:
+        """Apply the utility measure's age range: exclude under-age children (declared) or use the proxy."""
+        u = self.plan.utility
+        if u.valid_from_age is None:
+            return participants
+        if "age_years" not in participants.columns:
+            raise DataError(f"{u.measure} is valid from age {u.valid_from_age:g}: the participant data need "
+                            "'age_years' (age at randomisation) to apply it")
+        age = participants["age_years"].astype(float)
+        young = age < u.valid_from_age
+        if self.under_age == "exclude":
+            if young.any():
+                self.notes.append(f"{int(young.sum())} participant(s) under {u.valid_from_age:g} at baseline are "
+                                  f"excluded from the cost-utility analysis: {u.measure} is valid from age "
+                                  f"{u.valid_from_age:g} (declared exclusion; sensitivity analysis: under_age = "
+                                  "proxy)")
+            return participants[~young].copy()
+        if not u.proxy_column:
+            raise DataError("utility.under_age is 'proxy' but the plan names no utility.proxy_column; name the "
+                            "proxy measure's columns (e.g. proxy_utility_<month>) or use under_age: exclude")
+        out = participants.copy()
+        used = 0
+        for m in months:
+            pc = f"{u.proxy_column}_{m}"
+            at_visit = age + m / 12 < u.valid_from_age
+            if not at_visit.any():
+                continue
+            if pc not in out.columns:
+                raise DataError(f"utility.proxy_column: column '{pc}' is missing; {int(at_visit.sum())} "
+                                f"participant(s) are under {u.valid_from_age:g} at month {m} and need a proxy value")
+            check_utilities(out[at_visit], [pc], u.proxy_minimum, measure="proxy utility")
+            out.loc[at_visit, f"{u.column}_{m}"] = out.loc[at_visit, pc]
+            used += int(at_visit.sum())
+        if used:
+            self.notes.append(f"{used} under-{u.valid_from_age:g} visit value(s) use the proxy measure "
+                              f"'{u.proxy_column}' instead of {u.measure} (sensitivity analysis)")
+        return out
+
     def fit(self, participants: pd.DataFrame, resource_use: pd.DataFrame,
             delivery_log: pd.DataFrame | None = None) -> CEAResult:
         plan = self.plan
+        self.notes = []
         frame, cost_cols, ucols = self._frame(participants, resource_use, delivery_log)
         covs = sorted(set(plan.cost_covariates) | set(plan.qaly_covariates) - set(ucols))
         for c in covs:
             if c not in frame.columns:
                 raise DataError(f"covariate '{c}' named in the plan is not in the participant data")
-        impute = [c for c in cost_cols + ucols if frame[c].isna().any()]
+        months = [int(c.rsplit("_", 1)[1]) for c in ucols]
+        ccols = [f"{plan.carer_utility.column}_{m}" for m in months] if self.carer_qalys else []
+        if self.complete_case:  # complete-case analysis: participants with every cost and utility observed
+            full = frame[cost_cols + ucols + ccols].notna().all(axis=1)
+            self.notes.append(f"complete-case analysis: {int(full.sum())} of {len(frame)} participants have every "
+                              "cost and utility observed; nothing is imputed")
+            frame = frame[full].copy()
+        impute = [c for c in cost_cols + ucols + ccols if frame[c].isna().any()]
         cluster = plan.bootstrap.cluster
-        keep = ["treat", *covs, *cost_cols, *ucols]
+        keep = ["treat", *covs, *cost_cols, *ucols, *ccols]
         num = frame[keep].astype(float)
         for c in covs:
             if num[c].isna().any():
                 raise DataError(f"covariate '{c}' has missing values; baseline covariates must be complete")
-        months = [int(c.rsplit("_", 1)[1]) for c in ucols]
         days = frame[[f"days_{m}" for m in months if f"days_{m}" in frame.columns]]
 
         def derive(d: pd.DataFrame) -> pd.DataFrame:
@@ -165,6 +226,11 @@ class CostEffectivenessAnalysis:
             out["qaly"] = qalys_from_participants(out.reset_index(), plan.utility.column, months,
                                                   plan.discounting.effects, plan.discounting.undiscounted_days,
                                                   plan.utility.minimum).to_numpy()
+            if ccols:  # spill-over sensitivity analysis: carers' QALYs added to the child's
+                cu = plan.carer_utility
+                out["qaly"] = out["qaly"] + qalys_from_participants(
+                    out.reset_index(), cu.column, months, plan.discounting.effects,
+                    plan.discounting.undiscounted_days, cu.minimum).to_numpy()
             cats = out[cost_cols].rename(columns=lambda c: c[5:])
             for name, col in totals_with_intervention(cats, out["cost_intervention"], plan).items():
                 out[f"total_{name}"] = col.to_numpy()
@@ -191,7 +257,9 @@ class CostEffectivenessAnalysis:
             cpo = tuple(self._cost_per_outcome(frame, float(joint.pooled.estimate[0]), dec.currency))
             results.append(PerspectiveResult(p.name, p.label, joint, dec, glm, cpo))
         ccons = cost_consequence(sets, frame, cost_cols, [o.column for o in plan.clinical_outcomes])
-        warns = [w for r in results for w in (*r.joint.warnings, *r.decision.warnings)]
+        warns = [*self.notes, *(["carers' QALYs are added to the children's (declared spill-over sensitivity "
+                                 "analysis, not the primary analysis)"] if self.carer_qalys else []),
+                 *[w for r in results for w in (*r.joint.warnings, *r.decision.warnings)]]
         if any(it.illustrative for it in self.table.items):
             warns.append("the unit-cost table contains illustrative values; replace them before a real analysis")
         return CEAResult(plan.trial, plan.price_year, plan.currency, tuple(results), ccons, len(frame), len(sets),
@@ -238,7 +306,8 @@ def cost_consequence(sets: list[pd.DataFrame], frame: pd.DataFrame, cost_cols: l
         sd1 = np.mean([s.loc[s["treat"] == 1, c].std() for s in sets])
         sd0 = np.mean([s.loc[s["treat"] == 0, c].std() for s in sets])
         rows.append({"item": c, "intervention_mean": m1, "intervention_sd": sd1, "usual_care_mean": m0,
-                     "usual_care_sd": sd0, "difference": m1 - m0, "source": "imputed sets (mean)"})
+                     "usual_care_sd": sd0, "difference": m1 - m0,
+                     "source": "imputed sets (mean)" if len(sets) > 1 else "observed (nothing imputed)"})
     for c in outcomes:
         if c in frame.columns:
             y = frame[c].astype(float)
@@ -259,7 +328,11 @@ def write_outputs(result: CEAResult, out_dir: Path) -> list[Path]:
     paths[0].write_text(json.dumps(result.to_dict(), indent=1, default=float), encoding="utf-8")
     paths[1].write_text(result.summary() + "\n", encoding="utf-8")
     frame_to_csv(result.cost_consequence, paths[2], index=False)
+    from securebase.analysis.economics.intervals import write_replicates
+
     for p in result.perspectives:
+        paths += write_replicates(p.joint.replicates, p.joint.pooled.estimate, p.decision.thresholds, out_dir,
+                                  prefix=f"{p.name}_")
         curves = pd.DataFrame(p.decision.to_dict()["curves"])
         frame_to_csv(curves, out_dir / f"{p.name}_curves.csv", index=False)
         paths.append(out_dir / f"{p.name}_curves.csv")

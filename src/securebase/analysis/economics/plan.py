@@ -82,6 +82,23 @@ class Utility(_Model):
     value_set: str = Field(description="the value set (tariff) name used to score it")
     column: str = Field("utility", description="outcome name in the analysis datasets (utility_<month>)")
     minimum: float = Field(-0.594, description="lowest valid utility of the value set")
+    valid_from_age: float | None = Field(None, ge=0, description="youngest age (years) the measure is valid for "
+                                         "(CHU9D: 7); younger children's values are never used or imputed")
+    under_age: Literal["exclude", "proxy"] = Field("exclude", description="children under valid_from_age at "
+                                                   "baseline: 'exclude' them from the cost-utility analysis (declared) "
+                                                   "or use 'proxy' (proxy_column) for their under-age visits")
+    proxy_column: str | None = Field(None, description="proxy utility columns <name>_<month> (e.g. EQ-5D-Y proxy)")
+    proxy_minimum: float = Field(-0.594, description="lowest valid utility of the proxy's value set")
+
+
+class CarerUtility(_Model):
+    """Carers' utility (e.g. EQ-5D-5L): their QALYs are added to the child's in a declared spill-over
+    sensitivity analysis, never in the primary analysis."""
+
+    measure: str = "EQ-5D-5L"
+    value_set: str = "England EQ-5D-5L value set (Devlin et al. 2018) or the NICE-recommended mapping"
+    column: str = "carer_utility"
+    minimum: float = Field(-0.285, description="lowest valid utility of the value set (Devlin 2018: -0.285)")
 
 
 class Discounting(_Model):
@@ -171,6 +188,8 @@ class EconomicsPlan(_Model):
     discounting: Discounting = Discounting()
     wtp: WTP = WTP()
     utility: Utility
+    carer_utility: CarerUtility | None = Field(None, description="carers' utility for the spill-over sensitivity "
+                                               "analysis (securebase economics --carer-qalys)")
     unit_costs: str = Field("unit_costs_example", description="built-in table name, a YAML path or a CSV path")
     price_index: str | None = Field(None, description="for a CSV unit-cost table: the price index file (YAML or "
                                     "CSV price_year,index) or a built-in table name whose index is used")

@@ -109,7 +109,7 @@ def run_cohort(P: np.ndarray, init: Sequence[float] | np.ndarray, payoffs: Mappi
     trace[..., 0, :] = m
     for t in range(cycles):
         Pt = P4[..., t if P4.shape[-3] > 1 else 0, :, :]
-        m = np.einsum("...i,...ij->...j", m, np.broadcast_to(Pt, (*batch, S, S)))
+        m = np.matmul(m[..., None, :], Pt)[..., 0, :]  # batched (1 x S) @ (S x S)
         trace[..., t + 1, :] = m
     discount = discount or {}
     totals, per_cycle = {}, {}
@@ -123,8 +123,8 @@ def run_cohort(P: np.ndarray, init: Sequence[float] | np.ndarray, payoffs: Mappi
             counted = occ[..., :-1, :]
         else:
             counted = 0.5 * (occ[..., :-1, :] + occ[..., 1:, :])
-        pc = np.einsum("...ts,...ts->...t", np.broadcast_to(counted, (*batch, cycles, S)),
-                       np.broadcast_to(r, (*batch, cycles, S)))
+        pc = (counted * r).sum(axis=-1)
+        pc = np.broadcast_to(pc, (*batch, cycles))
         per_cycle[name] = pc
         totals[name] = pc.sum(axis=-1)
     return CohortResult(tuple(states), trace, totals, per_cycle)

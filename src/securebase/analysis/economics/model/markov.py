@@ -8,7 +8,8 @@
 * ``transitions``: for each from-state, the Dirichlet parameter of its row (absorbing states: none);
 * ``effects``: treatment effects in the intervention arm, each a relative-risk parameter multiplying the listed
   transitions for ``years`` cycles; the probability moved off a transition goes to the row's ``sink`` state
-  (by default the state itself), so each row still sums to 1 (Briggs et al. 2006, ex. 2.5);
+  (by default the state itself), so each row still sums to 1 (Briggs et al. 2006, ex. 2.5); a relative risk
+  above 1 takes probability from the sink and never more than it holds, so no probability goes negative;
 * ``state_costs``, ``state_utilities``: a parameter per state (annual cost; utility), and
   ``intervention_cost``: a parameter charged at time 0 in the intervention arm;
 * ``parameters``: the parameters file (``parameters.py``), each with its distribution, group and source.
@@ -157,9 +158,9 @@ class MarkovModel:
                 i, j = self.index[a], self.index[b]
                 sink = self.index[e.sink.get(a, a)]
                 old = out[..., :, i, j].copy()
-                new = old * factor
+                new = np.minimum(old * factor, old + out[..., :, i, sink])  # cannot take more than the sink holds
                 out[..., :, i, j] = new
-                out[..., :, i, sink] += old - new
+                out[..., :, i, sink] = np.maximum(out[..., :, i, sink] + old - new, 0.0)
         return out
 
     def _payoffs(self, values: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
@@ -236,8 +237,9 @@ class MarkovModel:
                                     i, j = self.index[a], self.index[b]
                                     sink = self.index[e.sink.get(a, a)]
                                     old = Pt[i][j]
-                                    Pt[i][j] = old * rr
-                                    Pt[i][sink] += old - old * rr
+                                    new = min(old * rr, old + Pt[i][sink])
+                                    Pt[i][j] = new
+                                    Pt[i][sink] = max(Pt[i][sink] + old - new, 0.0)
                     m = [sum(m[i] * Pt[i][j] for i in range(S)) for j in range(S)]
                     dc, dq = rc ** -((t + 1) * spec.cycle_years), rq ** -((t + 1) * spec.cycle_years)
                     cur_c = sum(m[i] * cost[i] for i in range(S)) * dc
