@@ -1,5 +1,8 @@
 """``securebase import ssda903|cin|school ...``: routine records linked to participants (docs/linkage.md).
 
+These are sub-commands of the ``import`` group of :mod:`securebase.cli.interop`, which adds them; this module
+has no ``register`` of its own (no top-level command).
+
 Also ``import linkage-consent`` (the consent or documented legal basis every import needs), ``import
 linkage-ids`` (LA child id / UPN, stored encrypted) and ``import match-rates``.
 """
@@ -52,8 +55,11 @@ def _import(source: str, paths: list[Path], user: str, trial: str, site: str, st
     console.print(res.summary(), soft_wrap=True)
 
 
-def register(app: typer.Typer) -> None:
-    from securebase.cli.interop import import_app
+def add_import_commands(import_app: typer.Typer) -> None:
+    """Add the routine-record commands to the ``import`` group (called by ``cli/interop.register``; the group's
+    module is the one the lazy CLI imports for ``securebase import ...``)."""
+    if any(c.name == "ssda903" for c in import_app.registered_commands):
+        return
 
     @import_app.command("ssda903")
     def ssda903_cmd(files: list[Path] = typer.Argument(..., exists=True, dir_okay=False,  # noqa: B008
