@@ -118,3 +118,16 @@ def test_the_sap_shows_the_declared_derivation_rules() -> None:
     text = load_plan("ng26-care").summary("markdown")
     assert "## Outcomes from routine records (protocol derivation rules)" in text
     assert "planned (not a disruption) CARPL, PLACE, CUSTOD, OTHER" in text and "E11 (adoption_order)" in text
+
+
+def test_linked_outcomes_respect_the_data_cut(store) -> None:  # type: ignore[no-untyped-def]
+    (pid,) = maltreatment_trial(store, n=1, back=400)
+    pk = link_rows(store, MALT, pid)
+    extract(store, MALT, "cin", days_ago(430), days_ago(2), [
+        {"participant_pk": pk, "kind": "section47", "starts_on": days_ago(100), "ends_on": None, "details": {}}])
+    extract(store, MALT, "ssda903", days_ago(430), days_ago(2), [])
+    assert _rows(store, "mstat", MALT)[pid]["maltreatment_12"] == 1.0
+    cut = days_ago(200)  # before the enquiry and before day 365: not yet known, not yet observed
+    with store.read() as s:
+        row = extract_datasets(s, actor(store, "mstat", MALT), as_of=cut).participants.iloc[0]
+    assert math.isnan(row["maltreatment_12"]) and row["placement_end_time"] == (cut - days_ago(400)).days

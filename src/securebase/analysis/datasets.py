@@ -219,10 +219,10 @@ def extract_datasets(session: Session, actor: Actor, *, as_of: date | None = Non
             days = float((v.completed_on - r0).days) if v is not None and v.id in done and v.completed_on else np.nan
             row[f"days_{m}"] = 0.0 if m == 0 else days
         seen_12 = 12 in pv and pv[12].id in done
-        recs = linked.records.get(p.id, []) if linked is not None else []
-        end = min(extract_day, cut[p.id]) if p.id in cut else extract_day
+        end = min(extract_day, cut[p.id]) if p.id in cut else extract_day  # data cut, or data-use withdrawal
+        recs = [r for r in linked.records.get(p.id, []) if r.starts_on <= end] if linked is not None else []
         row.update(_placement_columns(protocol, events.get(p.id, []), recs, linked, p, r0, end))
-        row["maltreatment_12"] = _maltreatment_12(protocol, events.get(p.id, []), recs, linked, p, r0,
+        row["maltreatment_12"] = _maltreatment_12(protocol, events.get(p.id, []), recs, linked, p, r0, end,
                                                   {k[1]: v for k, v in extra.items() if k[0] == p.id and k[2] == 12},
                                                   seen_12 or (p.id, 12) in forms)
         row.update(_school_columns(recs, p, r0, extra, items))
@@ -298,7 +298,7 @@ def _placement_columns(protocol: Any, evs: list[Event], recs: list[LinkedRecord]
     if rules is not None and linked is not None:
         until = linked.observed_until(p.id, p.site_code, "ssda903", r0)
         if until is not None:
-            censor = until
+            censor = min(until, end)
         for r in recs:
             if r.kind != "episode":
                 continue
@@ -322,7 +322,7 @@ def _placement_columns(protocol: Any, evs: list[Event], recs: list[LinkedRecord]
 
 
 def _maltreatment_12(protocol: Any, evs: list[Event], recs: list[LinkedRecord], linked: Any, p: Participant,
-                     r0: date, form: dict[str, float], form_seen: bool) -> float:
+                     r0: date, end: date, form: dict[str, float], form_seen: bool) -> float:
     """``maltreatment_12`` by the protocol's declared rule (missing when the protocol declares none)."""
     rules = protocol.derivations.ongoing_maltreatment if protocol.derivations is not None else None
     if rules is None:
@@ -344,7 +344,7 @@ def _maltreatment_12(protocol: Any, evs: list[Event], recs: list[LinkedRecord], 
                 return 1.0
         need = {LINKED_SOURCE[k] for k in rules.linked}
         horizon = r0 + timedelta(days=window)
-        if all((u := linked.observed_until(p.id, p.site_code, src, r0)) is not None and u >= horizon for src in need):
+        if end >= horizon and all((u := linked.observed_until(p.id, p.site_code, src, r0)) is not None and u >= horizon for src in need):
             observed = True
     return 0.0 if observed else np.nan
 
