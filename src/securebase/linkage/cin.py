@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 
 from securebase.errors import DataError
-from securebase.linkage.common import RuleError, Validation, parse_dmy, upn_valid
+from securebase.linkage.common import RuleError, Validation, parse_iso, upn_valid
 
 RULES = {
     "SB-CIN-1": "LAchildID is missing.",
@@ -73,7 +73,7 @@ def validate(data: bytes) -> Validation:
     header, kids = parse(data)
     res = Validation(validator="securebase CIN census checks (SB-CIN-1..9; no published CIN validator installed)",
                      rules_run=list(RULES))
-    ref = parse_dmy(header["reference_date"])
+    ref = parse_iso(header["reference_date"])
     seen: set[str] = set()
 
     def add(code: str, row: int, child: str, fields: tuple[str, ...]) -> None:
@@ -89,23 +89,23 @@ def validate(data: bytes) -> Validation:
         elif cid in seen:
             add("SB-CIN-9", i, cid, ("LAchildID",))
         seen.add(cid)
-        if parse_dmy(k["dob"]) is None:
+        if parse_iso(k["dob"]) is None:
             add("SB-CIN-2", i, cid, ("PersonBirthDate",))
         if k["upn"] and not upn_valid(k["upn"]):
             add("SB-CIN-7", i, cid, ("UPN",))
         for ep in k["episodes"]:
-            r = parse_dmy(ep["referral"])
+            r = parse_iso(ep["referral"])
             if r is None:
                 add("SB-CIN-3", i, cid, ("CINreferralDate",))
                 continue
             dates = [r]
             for s in ep["s47"]:
-                d = parse_dmy(s)
+                d = parse_iso(s)
                 if d is None or d < r:
                     add("SB-CIN-4", i, cid, ("S47ActualStartDate",))
                 dates.append(d)
             for start, end, _cat in ep["cpp"]:
-                a, b = parse_dmy(start), parse_dmy(end)
+                a, b = parse_iso(start), parse_iso(end)
                 if a is None or a < r:
                     add("SB-CIN-5", i, cid, ("CPPstartDate",))
                 if a is not None and b is not None and b < a:
@@ -126,13 +126,13 @@ def records(kids: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
     out: list[tuple[str, dict[str, Any]]] = []
     for k in kids:
         for ep in k["episodes"]:
-            r = parse_dmy(ep["referral"])
-            out.append((k["la_child_id"], {"kind": "cin_referral", "starts_on": r, "ends_on": parse_dmy(ep["closure"]),
+            r = parse_iso(ep["referral"])
+            out.append((k["la_child_id"], {"kind": "cin_referral", "starts_on": r, "ends_on": parse_iso(ep["closure"]),
                                            "details": {"PrimaryNeedCode": ep["need"] or None}}))
             for s in ep["s47"]:
-                out.append((k["la_child_id"], {"kind": "section47", "starts_on": parse_dmy(s), "ends_on": None,
+                out.append((k["la_child_id"], {"kind": "section47", "starts_on": parse_iso(s), "ends_on": None,
                                                "details": {}}))
             for start, end, cat in ep["cpp"]:
-                out.append((k["la_child_id"], {"kind": "child_protection_plan", "starts_on": parse_dmy(start),
-                                               "ends_on": parse_dmy(end), "details": {"InitialCategoryOfAbuse": cat or None}}))
+                out.append((k["la_child_id"], {"kind": "child_protection_plan", "starts_on": parse_iso(start),
+                                               "ends_on": parse_iso(end), "details": {"InitialCategoryOfAbuse": cat or None}}))
     return [(c, f) for c, f in out if f["starts_on"] is not None]

@@ -82,3 +82,12 @@ class Validation:
         head = f"{self.validator}: {len(self.rules_run)} rules run, {len(self.errors)} errors"
         return "\n".join([head, *(f"  {e}" for e in self.errors[:limit])]
                          + ([f"  ... and {len(self.errors) - limit} more"] if len(self.errors) > limit else []))
+
+
+def parse_iso(value: Any) -> date | None:
+    """A yyyy-mm-dd date (CIN census XML, school records CSV); None when blank or not that format."""
+    s = str(value).strip() if value is not None else ""
+    try:
+        return datetime.strptime(s, "%Y-%m-%d").date() if s else None
+    except ValueError:
+        return None

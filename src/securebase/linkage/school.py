@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from securebase.errors import DataError
-from securebase.linkage.common import RuleError, Validation, parse_dmy, upn_valid
+from securebase.linkage.common import RuleError, Validation, parse_iso, upn_valid
 from securebase.linkage.synthetic import SCHOOL_COLUMNS
 
 RULES = {
@@ -56,7 +56,7 @@ def validate(df: pd.DataFrame) -> Validation:
             res.errors.append(RuleError(code, RULES[code], "School", row, "", fields))
         if not upn_valid(r["UPN"]):
             add("SB-SCH-1", ("UPN",))
-        a, b = parse_dmy(r["PeriodStart"]), parse_dmy(r["PeriodEnd"])
+        a, b = parse_iso(r["PeriodStart"]), parse_iso(r["PeriodEnd"])
         if a is None or b is None or b < a:
             add("SB-SCH-2", ("PeriodStart", "PeriodEnd"))
         p, at = _int(r["SessionsPossible"]), _int(r["SessionsAttended"])
@@ -74,8 +74,8 @@ def records(df: pd.DataFrame) -> list[tuple[str, dict[str, Any]]]:
     """(UPN, linked-record fields) for each school period."""
     out = []
     for r in df.to_dict("records"):
-        out.append((r["UPN"].upper(), {"kind": "school_period", "starts_on": parse_dmy(r["PeriodStart"]),
-                                       "ends_on": parse_dmy(r["PeriodEnd"]), "details": {
+        out.append((r["UPN"].upper(), {"kind": "school_period", "starts_on": parse_iso(r["PeriodStart"]),
+                                       "ends_on": parse_iso(r["PeriodEnd"]), "details": {
             "sessions_possible": int(r["SessionsPossible"]), "sessions_attended": int(r["SessionsAttended"]),
             "suspensions": int(r["Suspensions"] or 0), "permanent_exclusion": r["PermanentExclusion"] or "0",
             "ks2_reading": r["KS2ReadingScaled"] or None, "ks2_maths": r["KS2MathsScaled"] or None,
