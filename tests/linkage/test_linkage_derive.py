@@ -131,3 +131,20 @@ def test_linked_outcomes_respect_the_data_cut(store) -> None:  # type: ignore[no
     with store.read() as s:
         row = extract_datasets(s, actor(store, "mstat", MALT), as_of=cut).participants.iloc[0]
     assert math.isnan(row["maltreatment_12"]) and row["placement_end_time"] == (cut - days_ago(400)).days
+
+
+def test_adoption_disruption_is_re_entry_to_care_after_adoption(care_trial) -> None:  # type: ignore[no-untyped-def]
+    store = care_trial
+    add_users(store, USERS)
+    back, stays = (enrol_and_randomise(store, "rec1", "LA01", back=300)[0] for _ in range(2))
+    pks = {pid: link_rows(store, "ng26-care", pid) for pid in (back, stays)}
+
+    def ep(pid, start, end, rne, rec=None):  # type: ignore[no-untyped-def]
+        return {"participant_pk": pks[pid], "kind": "episode", "starts_on": days_ago(start),
+                "ends_on": days_ago(end) if end is not None else None, "details": {"RNE": rne, "REC": rec}}
+
+    extract(store, "ng26-care", "ssda903", days_ago(600), days_ago(10), [
+        ep(back, 500, 200, "S", rec="E11"), ep(back, 60, None, "S"), ep(stays, 500, 150, "S", rec="E12")])
+    got = _rows(store, "ustat", "ng26-care")
+    assert got[back]["adoption_disruption"] == 1.0 and got[stays]["adoption_disruption"] == 0.0
+    assert math.isnan(_rows(store, "ustat", "ng26-care", source="hand_entered")[back]["adoption_disruption"])

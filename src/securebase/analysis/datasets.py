@@ -226,6 +226,7 @@ def extract_datasets(session: Session, actor: Actor, *, as_of: date | None = Non
                                                   {k[1]: v for k, v in extra.items() if k[0] == p.id and k[2] == 12},
                                                   seen_12 or (p.id, 12) in forms)
         row.update(_school_columns(recs, p, r0, extra, items))
+        row["adoption_disruption"] = _adoption_disruption(protocol, recs, linked, p, r0)
         for fam in schema.RESPONDENT_FAMILIES:
             for m in schema.VISIT_MONTHS:
                 row[f"{fam}_respondent_{m}"] = respondents.get((p.id, fam, m))
@@ -347,6 +348,19 @@ def _maltreatment_12(protocol: Any, evs: list[Event], recs: list[LinkedRecord], 
         if end >= horizon and all((u := linked.observed_until(p.id, p.site_code, src, r0)) is not None and u >= horizon for src in need):
             observed = True
     return 0.0 if observed else np.nan
+
+
+def _adoption_disruption(protocol: Any, recs: list[LinkedRecord], linked: Any, p: Participant, r0: date) -> float:
+    """Re-entry to care after an adoption (declared ``adoption_rec`` endings after randomisation)."""
+    rules = protocol.derivations.adoption_disruption if protocol.derivations is not None else None
+    if rules is None or linked is None or linked.observed_until(p.id, p.site_code, "ssda903", r0) is None:
+        return np.nan
+    eps = sorted((r for r in recs if r.kind == "episode"), key=lambda r: r.starts_on)
+    adopted = [r.ends_on for r in eps if r.ends_on is not None and r.ends_on > r0
+               and (r.details or {}).get("REC") in rules.adoption_rec]
+    if not adopted:
+        return 0.0
+    return float(any(r.starts_on > adopted[0] and (r.details or {}).get("RNE") == "S" for r in eps))
 
 
 def _school_columns(recs: list[LinkedRecord], p: Participant, r0: date,

@@ -112,6 +112,15 @@ class Attainment(_Strict):
     ks4_variable: str = "attainment8_12"
 
 
+class AdoptionDisruption(_Strict):
+    """``adoption_disruption``: 1 when a child whose care episode ended in adoption (``adoption_rec``) after
+    randomisation starts a new period of care (an SSDA903 episode with RNE = S) before the extract date; else 0
+    for a linked child; missing without linked SSDA903 records."""
+
+    variable: str = "adoption_disruption"
+    adoption_rec: tuple[str, ...] = ("E11", "E12")
+
+
 class Derivations(_Strict):
     version: str = "1.0"
     primary_source: Literal["linked", "hand_entered"] = Field(
@@ -120,6 +129,7 @@ class Derivations(_Strict):
     ongoing_maltreatment: OngoingMaltreatment | None = None
     placement_disruption: PlacementDisruption | None = None
     attainment: Attainment | None = None
+    adoption_disruption: AdoptionDisruption | None = None
 
     @property
     def sensitivity_source(self) -> str:
@@ -144,6 +154,9 @@ def describe(d: Derivations) -> list[str]:
                    f"{', '.join(pd_.unplanned_rec) or 'none'}; competing "
                    + ", ".join(f"{k} ({v})" for k, v in pd_.competing_rec.items())
                    + f"; censored at the extract date or on leaving care ({', '.join(pd_.leaving_rec)}).")
+    if d.adoption_disruption is not None:
+        out.append(f"{d.adoption_disruption.variable}: re-entry to care (a new SSDA903 period, RNE S) after an episode "
+                   f"ended in adoption ({', '.join(d.adoption_disruption.adoption_rec)}) after randomisation.")
     if d.attainment is not None:
         out.append(f"Attainment at the key stage reached: {d.attainment.ks2_variable} (KS2 mean scaled score), "
                    f"{d.attainment.ks4_variable} (KS4 Attainment 8).")
