@@ -80,6 +80,11 @@ def run_demo(out: Path, n: int, seed: int, console: Console, *, pdf: bool = True
     console.print("Safety: " + ", ".join(f"{v} {k}" for k, v in safety["counts"].items())
                   + f"; {safety['emails']} alert e-mail(s) in {safety['outbox']}")
     console.print("Recorded: " + ", ".join(f"{v} {k}" for k, v in sorted(world.counts.items())))
+    from securebase.demo_linkage import (
+        run_linkage_demo,  # SSDA903 / CIN / school extracts, validated and linked
+    )
+
+    run_linkage_demo(store, proto.id, out, seed=seed, console=console)
     with store.read() as session:
         console.print(verify_chain(session).summary())
     from securebase.analysis.datasets import extract

@@ -18,18 +18,29 @@ This is the one module through which analysis reads the store. Rules:
   the visit (Kerns before 8, SDQ self-report before 11) is left out;
 - ``<family>_respondent_<month>`` says who reported each SDQ: ``carer`` (the carer at randomisation),
   ``new_carer`` (another carer, after a placement move), ``teacher`` or ``child``;
-- placement disruption is time to the first unplanned placement ending (event 1) or to a competing event
-  (adoption order, return home; event 2), censored at the last completed visit (event 0);
-- school outcomes at 12 months come from the 12-month school record scores (attendance rate, suspensions);
-- maltreatment trial: ``maltreatment_12`` is 1 when a re-referral, a new child protection plan or
-  substantiated maltreatment is recorded within 365 days of randomisation (as a protocol event or a
-  maltreatment record), 0 when none is and the 12-month visit was done, else missing.
+- outcomes from routine records follow the protocol's declared ``derivations`` (never the trial id), from
+  the source the protocol names primary (``linked``: linked SSDA903 / CIN census / school records, with
+  hand-entered events and forms filling gaps; ``hand_entered``: research-team entries only); the other source is
+  the sensitivity analysis (``source=``);
+- placement disruption is time to the first unplanned placement ending (event 1: an unplanned reason for
+  placement change or episode ending, as the protocol's mapping says, or a hand-entered unplanned ending) or to a
+  competing event (adoption or special guardianship order, return home; event 2), censored (event 0) at the
+  extract date (the end of the linked SSDA903 coverage, else the data cut) or on leaving the authority's care,
+  never at the last research visit;
+- school outcomes at 12 months come from linked school records over the first year (attendance, suspensions,
+  permanent exclusion, key stage 2 mean scaled score and Attainment 8 at the key stage reached), else from the
+  12-month school record form;
+- ongoing maltreatment (``maltreatment_12``): 1 when a counted event (re-referral, section 47 enquiry, child
+  protection plan, substantiated maltreatment, entry to care, as declared) happens within the window after
+  randomisation, in linked records, hand-entered events or the 12-month administrative form; 0 when none did and
+  the window was observed, by linked records covering it (whether or not the research visit happened) or by the
+  completed 12-month administrative form; else missing.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -42,9 +53,11 @@ from securebase.store.tables import (
     Allocation,
     Event,
     InterventionSession,
+    LinkedRecord,
     Participant,
     PersonLink,
     ResourceUse,
+    Response,
     Score,
     Trial,
     Visit,
@@ -65,11 +78,14 @@ OUTCOME_MAP: dict[tuple[str, str], str] = {
        for scale in ("total", "emotional", "conduct", "hyperactivity", "peer", "prosocial")},
 }
 ALLOCATION_COLUMNS = ("arm", "treat", "therapist", "sessions_offered", "sessions_attended", "complier")
-COMPETING = ("adoption_order", "return_home")
 FOLLOW_UP_DAYS = 365
-#: Protocol event ids and maltreatment-record codes that count as ongoing maltreatment.
-ONGOING_MALTREATMENT_EVENTS = frozenset({"rereferral", "child_protection_plan", "substantiated_maltreatment"})
-ONGOING_MALTREATMENT_RECORDS = frozenset({"re_referral", "child_protection_plan", "substantiated_maltreatment"})
+#: maltreatment_record form scales (12-month administrative form) for each record code.
+RECORD_SCALES = {"re_referral": "re_referral", "child_protection_plan": "child_protection_plan",
+                 "section_47_enquiry": "section_47_enquiry", "substantiated_maltreatment": "substantiated_maltreatment",
+                 "entry_to_care": "entry_to_care"}
+#: Linked-record kind -> the source it comes from.
+LINKED_SOURCE = {"cin_referral": "cin", "section47": "cin", "child_protection_plan": "cin", "entry_to_care": "ssda903"}
+ATTAINMENT_ITEMS = ("ks2_reading", "ks2_maths", "ks4_attainment8")
 
 
 @dataclass(frozen=True)
@@ -94,12 +110,22 @@ def _cutoffs(session: Session, trial_id: str) -> dict[int, date]:
     return {pk: d for pk, d in rows}
 
 
-def extract_datasets(session: Session, actor: Actor, *, as_of: date | None = None) -> TrialDatasets:
-    """The three analysis frames of the actor's trial (sites the actor can reach), at the data cut ``as_of``."""
+def extract_datasets(session: Session, actor: Actor, *, as_of: date | None = None,
+                     source: str | None = None) -> TrialDatasets:
+    """The three analysis frames of the actor's trial (sites the actor can reach), at the data cut ``as_of``.
+
+    ``source`` chooses where routine-record outcomes come from: ``linked`` or ``hand_entered``; by default the
+    source the protocol's ``derivations`` name primary (hand-entered when the protocol declares none)."""
     access.require(actor, access.READ_ROLES | {access.Role.health_economist, access.Role.dmc_member},
                    "extracting analysis datasets")
     trial_id = actor.trial_id
     protocol = access.protocol_of(session, trial_id)
+    deriv = protocol.derivations
+    if source is None:
+        source = deriv.primary_source if deriv is not None else "hand_entered"
+    if source not in ("linked", "hand_entered"):
+        from securebase.errors import FieldError
+        raise FieldError("source", source, "'linked' or 'hand_entered'")
     unblinded = actor.can_see_allocation()
     alloc = {a.participant_pk: a for a in session.execute(select(Allocation).where(Allocation.trial_id == trial_id)).scalars()
              if as_of is None or a.allocated_on <= as_of}
@@ -115,6 +141,7 @@ def extract_datasets(session: Session, actor: Actor, *, as_of: date | None = Non
     done = {v.id for v in visits if v.status in ("completed", "partial") and usable(v.participant_pk, v.completed_on)}
     scores: dict[tuple[int, str, int], float] = {}
     extra: dict[tuple[int, str, int], float] = {}
+    forms: set[tuple[int, int]] = set()
     by_pk = {p.id: p for p in parts}
     carers = _carer_links(session, trial_id)
     family = {inst: fam for fam, inst in schema.RESPONDENT_FAMILIES.items()}
@@ -138,8 +165,26 @@ def extract_datasets(session: Session, actor: Actor, *, as_of: date | None = Non
                     if first is not None and now is not None and first != now:
                         who = "new_carer"
                 respondents[(s.participant_pk, family[s.instrument], m)] = who
-        elif s.instrument == "school_record" and m is not None:
-            extra[(s.participant_pk, s.scale, m)] = s.value
+        elif s.instrument in ("school_record", "maltreatment_record") and m is not None:
+            extra[(s.participant_pk, s.scale, m)] = max(s.value, extra.get((s.participant_pk, s.scale, m), s.value))
+            if s.instrument == "maltreatment_record":
+                forms.add((s.participant_pk, m))
+    items: dict[tuple[int, str, int], float] = {}
+    for pk, vpk, item, value in session.execute(select(Response.participant_pk, Response.visit_pk, Response.item,
+                                                       Response.value).where(
+            Response.trial_id == trial_id, Response.instrument == "school_record",
+            Response.item.in_(ATTAINMENT_ITEMS), Response.entry == 1)).all():
+        m = months.get(vmap[vpk].visit_id) if vpk in vmap else None
+        if vpk in done and m is not None and value not in (None, ""):
+            try:
+                items[(pk, item, m)] = float(value)
+            except ValueError:
+                continue
+    linked = None
+    if source == "linked" and deriv is not None:
+        from securebase.linkage.derive import linked_view
+        linked = linked_view(session, trial_id, as_of=as_of)
+    extract_day = as_of or date.today()
     events: dict[int, list[Event]] = {}
     for e in session.execute(select(Event).where(Event.trial_id == trial_id).order_by(Event.occurred_on)).scalars():
         if usable(e.participant_pk, e.occurred_on):
@@ -169,18 +214,19 @@ def extract_datasets(session: Session, actor: Actor, *, as_of: date | None = Non
             for m in schema.VISIT_MONTHS:
                 row[schema.outcome_column(outcome, m)] = scores.get((p.id, outcome, m), np.nan)
         pv = {months.get(v.visit_id): v for v in visits if v.participant_pk == p.id}
-        last = 0.0
         for m in schema.VISIT_MONTHS:
             v = pv.get(m)
             days = float((v.completed_on - r0).days) if v is not None and v.id in done and v.completed_on else np.nan
             row[f"days_{m}"] = 0.0 if m == 0 else days
-            if not np.isnan(days):
-                last = max(last, days)
-        row.update(_event_columns(events.get(p.id, []), r0, last, protocol.id, 12 in pv and pv[12].id in done))
-        att = extra.get((p.id, "attendance_rate", 12), np.nan)
-        row["exclusions_12"] = extra.get((p.id, "suspension_count", 12), np.nan)
-        row["attendance_12"] = att
-        row["persistent_absence_12"] = np.nan if np.isnan(att) else float(att < 0.9)
+        seen_12 = 12 in pv and pv[12].id in done
+        end = min(extract_day, cut[p.id]) if p.id in cut else extract_day  # data cut, or data-use withdrawal
+        recs = [r for r in linked.records.get(p.id, []) if r.starts_on <= end] if linked is not None else []
+        row.update(_placement_columns(protocol, events.get(p.id, []), recs, linked, p, r0, end))
+        row["maltreatment_12"] = _maltreatment_12(protocol, events.get(p.id, []), recs, linked, p, r0, end,
+                                                  {k[1]: v for k, v in extra.items() if k[0] == p.id and k[2] == 12},
+                                                  seen_12 or (p.id, 12) in forms)
+        row.update(_school_columns(recs, p, r0, extra, items))
+        row["adoption_disruption"] = _adoption_disruption(protocol, recs, linked, p, r0)
         for fam in schema.RESPONDENT_FAMILIES:
             for m in schema.VISIT_MONTHS:
                 row[f"{fam}_respondent_{m}"] = respondents.get((p.id, fam, m))
@@ -229,31 +275,118 @@ def _carer_on(carers: dict[int, list[tuple[date, date | None, int]]], pk: int, o
     return None
 
 
-def _event_columns(evs: list[Event], r0: date, last: float, protocol_id: str, seen_12: bool) -> dict[str, float]:
-    t, ev = last if last > 0 else np.nan, 0
+def _days(d: date, r0: date) -> float:
+    return float((d - r0).days)
+
+
+def _placement_columns(protocol: Any, evs: list[Event], recs: list[LinkedRecord], linked: Any, p: Participant,
+                       r0: date, end: date) -> dict[str, float]:
+    """Time to the first unplanned placement ending (1) or competing event (2), censored (0) at the extract date
+    (the end of linked SSDA903 coverage when the child is linked, else ``end``, the data cut) or on leaving care."""
+    rules = protocol.derivations.placement_disruption if protocol.derivations is not None else None
+    ev_types = {e.id: e for e in protocol.events}
+    competing = set(ev_types["unplanned_placement_ending"].competing) if "unplanned_placement_ending" in ev_types else set()
+    if rules is not None:
+        competing |= set(rules.competing_rec.values())
+    censor = end
+    hits: list[tuple[date, int]] = []
     for e in evs:
-        kind = 0
-        if e.event_type == "unplanned_placement_ending":
-            kind = 1
-        elif e.event_type == "placement_change" and (e.details or {}).get("ending") == "unplanned":
-            kind = 1
-        elif e.event_type in COMPETING:
-            kind = 2
-        if kind:
-            t, ev = float((e.occurred_on - r0).days), kind
-            break
-    mal = np.nan
-    if protocol_id == "ng26-maltreatment":
-        hit = any(_ongoing_maltreatment(e) and 0 <= (e.occurred_on - r0).days <= FOLLOW_UP_DAYS for e in evs)
-        mal = 1.0 if hit else (0.0 if seen_12 else np.nan)
-    return {"placement_end_time": t, "placement_end_event": ev, "maltreatment_12": mal}
+        if e.event_type == "unplanned_placement_ending" or (
+                e.event_type == "placement_change" and (e.details or {}).get("ending") == "unplanned"):
+            hits.append((e.occurred_on, 1))
+        elif e.event_type in competing:
+            hits.append((e.occurred_on, 2))
+    if rules is not None and linked is not None:
+        until = linked.observed_until(p.id, p.site_code, "ssda903", r0)
+        if until is not None:
+            censor = min(until, end)
+        for r in recs:
+            if r.kind != "episode":
+                continue
+            d = r.details or {}
+            if r.ends_on is not None and r.ends_on > r0:
+                rec = d.get("REC")
+                # SSDA903: the reason for a placement change is recorded on the episode that ends with it (REC X1)
+                if d.get("REASON_PLACE_CHANGE") in rules.unplanned_reason_place_change:
+                    hits.append((r.ends_on, 1))
+                elif rec in rules.unplanned_rec:
+                    hits.append((r.ends_on, 1))
+                elif rec in rules.competing_rec:
+                    hits.append((r.ends_on, 2))
+                elif rec in rules.leaving_rec:
+                    censor = min(censor, r.ends_on)
+    hits = sorted(h for h in hits if r0 <= h[0] <= censor)
+    if hits:
+        return {"placement_end_time": _days(hits[0][0], r0), "placement_end_event": hits[0][1]}
+    t = _days(censor, r0)
+    return {"placement_end_time": t if t > 0 else np.nan, "placement_end_event": 0}
 
 
-def _ongoing_maltreatment(e: Event) -> bool:
-    """Re-referral, a new child protection plan or substantiated maltreatment (schema: maltreatment_12)."""
-    if e.event_type in ONGOING_MALTREATMENT_EVENTS:
-        return True
-    return e.event_type == "maltreatment" and (e.details or {}).get("event_type") in ONGOING_MALTREATMENT_RECORDS
+def _maltreatment_12(protocol: Any, evs: list[Event], recs: list[LinkedRecord], linked: Any, p: Participant,
+                     r0: date, end: date, form: dict[str, float], form_seen: bool) -> float:
+    """``maltreatment_12`` by the protocol's declared rule (missing when the protocol declares none)."""
+    rules = protocol.derivations.ongoing_maltreatment if protocol.derivations is not None else None
+    if rules is None:
+        return np.nan
+    window = rules.window_days
+    counted = set(rules.events) | set(rules.composite_intercurrent)
+    for e in evs:
+        in_window = 0 <= (e.occurred_on - r0).days <= window
+        if in_window and (e.event_type in counted or (
+                e.event_type == "maltreatment" and (e.details or {}).get("event_type") in rules.record_codes)):
+            return 1.0
+    if any(form.get(RECORD_SCALES[c], 0.0) >= 1 for c in rules.record_codes if c in RECORD_SCALES):
+        return 1.0
+    observed = form_seen
+    if linked is not None:
+        for r in recs:
+            kind = "entry_to_care" if r.kind == "episode" and (r.details or {}).get("RNE") == "S" else r.kind
+            if kind in rules.linked and 0 < (r.starts_on - r0).days <= window:
+                return 1.0
+        need = {LINKED_SOURCE[k] for k in rules.linked}
+        horizon = r0 + timedelta(days=window)
+        if end >= horizon and all((u := linked.observed_until(p.id, p.site_code, src, r0)) is not None and u >= horizon for src in need):
+            observed = True
+    return 0.0 if observed else np.nan
+
+
+def _adoption_disruption(protocol: Any, recs: list[LinkedRecord], linked: Any, p: Participant, r0: date) -> float:
+    """Re-entry to care after an adoption (declared ``adoption_rec`` endings after randomisation)."""
+    rules = protocol.derivations.adoption_disruption if protocol.derivations is not None else None
+    if rules is None or linked is None or linked.observed_until(p.id, p.site_code, "ssda903", r0) is None:
+        return np.nan
+    eps = sorted((r for r in recs if r.kind == "episode"), key=lambda r: r.starts_on)
+    adopted = [r.ends_on for r in eps if r.ends_on is not None and r.ends_on > r0
+               and (r.details or {}).get("REC") in rules.adoption_rec]
+    if not adopted:
+        return 0.0
+    return float(any(r.starts_on > adopted[0] and (r.details or {}).get("RNE") == "S" for r in eps))
+
+
+def _school_columns(recs: list[LinkedRecord], p: Participant, r0: date,
+                    extra: dict[tuple[int, str, int], float], items: dict[tuple[int, str, int], float]) -> dict[str, float]:
+    """School outcomes over the first year: linked school periods when the child is linked, else the 12-month form."""
+    periods = [r for r in recs if r.kind == "school_period" and r.starts_on >= r0 - timedelta(days=31)
+               and r.starts_on <= r0 + timedelta(days=FOLLOW_UP_DAYS)]
+    if periods:
+        possible = sum(float(r.details.get("sessions_possible") or 0) for r in periods)
+        attended = sum(float(r.details.get("sessions_attended") or 0) for r in periods)
+        att = attended / possible if possible else np.nan
+        excl = float(sum(int(r.details.get("suspensions") or 0) for r in periods))
+        perm = float(any(r.details.get("permanent_exclusion") in ("1", 1, True, "yes") for r in periods))
+        ks2 = [float(r.details[k]) for r in periods for k in ("ks2_reading", "ks2_maths") if r.details.get(k) not in (None, "")]
+        ks4 = [float(r.details["ks4_attainment8"]) for r in periods if r.details.get("ks4_attainment8") not in (None, "")]
+    else:
+        att = extra.get((p.id, "attendance_rate", 12), np.nan)
+        excl = extra.get((p.id, "suspension_count", 12), np.nan)
+        perm = extra.get((p.id, "permanently_excluded", 12), np.nan)
+        ks2 = [items[(p.id, k, 12)] for k in ("ks2_reading", "ks2_maths") if (p.id, k, 12) in items]
+        ks4 = [items[(p.id, "ks4_attainment8", 12)]] if (p.id, "ks4_attainment8", 12) in items else []
+    return {"exclusions_12": excl, "attendance_12": att,
+            "persistent_absence_12": np.nan if np.isnan(att) else float(att < 0.9),
+            "permanent_exclusion_12": perm,
+            "ks2_mean_12": float(np.mean(ks2)) if len(ks2) == 2 else np.nan,
+            "attainment8_12": ks4[-1] if ks4 else np.nan}
 
 
 def _resource_frame(session: Session, parts: list[Participant], alloc: dict[int, Allocation], cut: dict[int, date],

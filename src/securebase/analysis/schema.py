@@ -64,7 +64,8 @@ SCORED_OUTCOMES: tuple[str, ...] = (
 RESPONDENT_FAMILIES: dict[str, str] = {"sdq": "sdq_parent", "sdq_teacher": "sdq_teacher", "sdq_self": "sdq_self"}
 EVENT_COLUMNS: tuple[str, ...] = (
     "placement_end_time", "placement_end_event", "maltreatment_12", "exclusions_12", "attendance_12",
-    "persistent_absence_12",
+    "persistent_absence_12", "permanent_exclusion_12", "ks2_mean_12", "attainment8_12",
+    "adoption_disruption",
 )
 RESPONDENT_COLUMNS: tuple[str, ...] = tuple(f"{f}_respondent_{m}" for f in RESPONDENT_FAMILIES for m in (0, 6, 12))
 VISIT_COLUMNS: tuple[str, ...] = ("participant_id", "site", "arm", "treat", "visit_month", "days")

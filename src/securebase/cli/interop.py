@@ -181,6 +181,9 @@ def compare(url1: str = typer.Argument(..., help="First store URL."),
 
 
 def register(app: typer.Typer) -> None:
+    from securebase.cli.linkage import add_import_commands  # securebase import ssda903|cin|school ...
+
+    add_import_commands(import_app)
     app.add_typer(export_app, name="export")
     app.add_typer(import_app, name="import")
     app.command("lock")(lock)

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from securebase.protocol.derivations import Derivations
 from securebase.protocol.safety import SafetyPlan
 
 
@@ -205,6 +206,7 @@ class Protocol(Strict):
     qualitative_interview: bool = False
     analysis_plans: AnalysisPlans = AnalysisPlans()
     safety: SafetyPlan = SafetyPlan()
+    derivations: Derivations | None = None
 
     @field_validator("arms")
     @classmethod
@@ -239,6 +241,15 @@ class Protocol(Strict):
         for o in self.outcomes.all:
             if o.timepoint != "follow_up" and o.timepoint not in visit_ids:
                 raise ValueError(f"outcome '{o.id}' has timepoint '{o.timepoint}', not a visit id or 'follow_up'")
+        if self.derivations is not None and self.derivations.ongoing_maltreatment is not None:
+            om = self.derivations.ongoing_maltreatment
+            unknown = [e for e in (*om.events, *om.composite_intercurrent) if e not in event_ids]
+            if unknown:
+                raise ValueError(f"derivations.ongoing_maltreatment names events {unknown}, which are not in events")
+        if self.derivations is not None and self.derivations.placement_disruption is not None:
+            unknown = [e for e in self.derivations.placement_disruption.competing_rec.values() if e not in event_ids]
+            if unknown:
+                raise ValueError(f"derivations.placement_disruption.competing_rec names events {unknown}, not in events")
         if sum(a.intervention for a in self.arms) < 1:
             raise ValueError("one arm must be marked 'intervention: true'")
         if self.stratification.method == "permuted_blocks":

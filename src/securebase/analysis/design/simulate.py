@@ -163,6 +163,8 @@ def _participants(a: dict[str, np.ndarray], ids: list[str], p: SimulationParamet
     cols["attendance_12"] = a["attendance_12"]
     cols["persistent_absence_12"] = np.where(np.isnan(a["attendance_12"]), np.nan,
                                              (a["attendance_12"] < 0.9).astype(float))
+    for col in ("permanent_exclusion_12", "ks2_mean_12", "attainment8_12", "adoption_disruption"):  # routine-record outcomes not simulated
+        cols[col] = np.full(n, np.nan)
     for fam, who in (("sdq", "carer"), ("sdq_teacher", "teacher"), ("sdq_self", "child")):
         for m in schema.VISIT_MONTHS:
             total = np.asarray(cols[schema.outcome_column(f"{fam}_total", m)], dtype=float)

@@ -74,4 +74,23 @@ def render_plan(plan: Plan, fmt: str = "text") -> str:
                   else "the analysis is reported as not analysed, with this rule."))
     if sd.rationale:
         out.append(f"{b}{sd.rationale}")
+    out += _derivations(plan, h2, b)
     return "\n".join(out) + "\n"
+
+
+def _derivations(plan: Plan, h2: str, b: str) -> list[str]:
+    """The protocol's declared derivation rules for routine-record outcomes (issue 21), when it declares any."""
+    from securebase.errors import SecurebaseError
+    from securebase.protocol import load_protocol
+    from securebase.protocol.derivations import describe
+
+    proto = None
+    for name in (plan.id, plan.trial):  # a built-in plan is named after its protocol
+        try:
+            proto = load_protocol(name)
+            break
+        except (SecurebaseError, OSError, ValueError):
+            continue
+    if proto is None or proto.derivations is None or proto.analysis_plans.statistical not in (plan.id, None):
+        return []
+    return ["", f"{h2}Outcomes from routine records (protocol derivation rules)"] + [f"{b}{line}" for line in describe(proto.derivations)]

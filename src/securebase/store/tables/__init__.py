@@ -26,6 +26,7 @@ from securebase.store.tables.core import (
     Withdrawal,
 )
 from securebase.store.tables.corrections import EnteredInError
+from securebase.store.tables.linkage import LinkageConsent, LinkageExtract, LinkageIdentifier, LinkedRecord
 from securebase.store.tables.people import (
     Household,
     Invitation,
@@ -57,4 +58,5 @@ __all__ = [
     "UnblindingRequest", "User", "UserRole", "Visit", "Withdrawal", "utcnow",
     "AdverseEvent", "AdverseEventReport", "BlindingGuess", "ProtocolDeviation", "SafeguardingConcern",
     "SafeguardingFollowUp", "SafetyContact", "LoginThrottle", "TotpFactor", "WebSession", "EnteredInError", "UserContact",
+    "LinkageConsent", "LinkageExtract", "LinkageIdentifier", "LinkedRecord",
 ]
