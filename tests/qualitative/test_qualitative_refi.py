@@ -58,12 +58,25 @@ def test_export_validates_and_round_trip_is_identical(qual_trial, tmp_path) -> N
         qde = z.read("project.qde")
         names = z.namelist()
     assert schema.validate(etree.fromstring(qde)), schema.error_log
-    assert qde == first.qde and len(names) == 4 and names[0] == "project.qde"
+    assert qde == first.qde and len(names) == 8 and names[0] == "project.qde"  # 3 sources, 4 memos
     assert (first.sources, first.codes, first.selections, first.notes) == (3, 4, 4, 4)
     root = etree.fromstring(qde)
     ns = {"q": "urn:QDA-XML:project:1.0"}
-    assert root.xpath("count(//q:PlainTextSelection)", namespaces=ns) == 4
+    assert root.xpath("count(//q:TextSource/q:PlainTextSelection)", namespaces=ns) == 4
     assert b"intervention" not in qde and b"usual_care" not in qde  # never the arm
+    # memos as QualCoder's importer (src/qualcoder/refi.py parse_notes) keeps them: a Note a TextSource refers
+    # to needs PlainTextContent and a PlainTextSelection (an annotation); any other Note a name and a
+    # plainTextPath file (a journal, names unique)
+    annotated = set(root.xpath("//q:TextSource/q:NoteRef/@targetGUID", namespaces=ns))
+    notes = root.xpath("//q:Notes/q:Note", namespaces=ns)
+    assert len(annotated) == 2 and len({n.get("name") for n in notes}) == len(notes) == 4
+    with zipfile.ZipFile(first.path) as z:
+        for n in notes:
+            text = n.findtext("q:PlainTextContent", namespaces=ns)
+            assert text and z.read("sources/" + n.get("plainTextPath").split("internal://")[1]).decode() == text
+            if n.get("guid") in annotated:
+                sel = n.find("q:PlainTextSelection", namespaces=ns)
+                assert sel is not None and int(sel.get("endPosition")) > 0
     other = _second_store(tmp_path)
     try:
         _refusals(other, first.path, tmp_path)
