@@ -10,7 +10,9 @@ at once, then validated) and (2) the streaming loader (``import_odm_stream``: va
 subject at a time). Printed for each: seconds, the peak resident memory of the process (``ru_maxrss``,
 which counts libxml2's C allocations too), with ``--python-memory`` the Python-level peak (``tracemalloc``,
 which slows both imports), and the
-resident memory before the import, so the difference is what the import itself needed. Both imports are
+resident memory before the import (the peak is reset first through ``/proc/self/clear_refs`` where Linux
+allows, since a new process otherwise starts with its parent's peak), so the difference is what the import
+itself needed. ``--odm FILE`` imports an existing securebase ODM file instead. Both imports are
 checked to give the same rows.
 """
 
@@ -34,8 +36,29 @@ from securebase.trial.roles import Actor, Role  # noqa: E402
 ADMIN = Actor("admin", "ng26-care", frozenset({Role.administrator}))
 
 
-def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
+def _status_mb(field: str) -> float | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def _reset_peak() -> bool:
+    """Reset this process's peak RSS (Linux: '5' to /proc/self/clear_refs); a new process otherwise starts
+    with the peak of the process that forked it."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def _rss_mb(peak: bool = True) -> float:
+    value = _status_mb("VmHWM" if peak else "VmRSS")
+    return value if value is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _run(kind: str, xml: str, db: str, out: mp.Queue, python_memory: bool) -> None:  # type: ignore[type-arg]
@@ -44,7 +67,8 @@ def _run(kind: str, xml: str, db: str, out: mp.Queue, python_memory: bool) -> No
     from securebase.interop.odm_stream import import_odm_stream
 
     store = new_care_store(db)
-    before = _rss_mb()
+    reset = _reset_peak()
+    before = _rss_mb(peak=False)
     if python_memory:
         tracemalloc.start()
     t0 = time.perf_counter()
@@ -52,7 +76,7 @@ def _run(kind: str, xml: str, db: str, out: mp.Queue, python_memory: bool) -> No
     seconds = time.perf_counter() - t0
     peak = tracemalloc.get_traced_memory()[1] if python_memory else float("nan")
     tracemalloc.stop()
-    out.put({"kind": kind, "seconds": seconds, "rss_before_mb": before, "rss_peak_mb": _rss_mb(),
+    out.put({"kind": kind, "seconds": seconds, "rss_before_mb": before, "rss_peak_mb": _rss_mb(), "peak_reset": reset,
              "python_peak_mb": peak / 2**20, "result": result.to_dict()})
 
 
@@ -60,6 +84,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--children", type=int, default=None, help="children to simulate (default 200)")
     ap.add_argument("--quick", action="store_true", help="20 children")
+    ap.add_argument("--odm", type=Path, default=None, help="import this securebase ODM file instead of simulating one")
     ap.add_argument("--python-memory", action="store_true",
                     help="also trace Python allocations (tracemalloc; slows both imports several times)")
     args = ap.parse_args()
@@ -70,13 +95,16 @@ def main() -> None:
     from securebase.interop.odm_export import write_odm
 
     tmp = Path(tempfile.mkdtemp())
-    src = new_care_store(f"sqlite:///{tmp / 'src.db'}")
-    t0 = time.perf_counter()
-    build_trial(src, n=n, seed=7)
-    print(f"simulated {n} children in {time.perf_counter() - t0:.1f} s")
-    t0 = time.perf_counter()
-    xml = write_odm(src, ADMIN, tmp / "trial.xml").path
-    print(f"ODM export: {xml.stat().st_size / 2**20:.1f} MB in {time.perf_counter() - t0:.1f} s")
+    if args.odm is not None:
+        xml = args.odm
+    else:
+        src = new_care_store(f"sqlite:///{tmp / 'src.db'}")
+        t0 = time.perf_counter()
+        build_trial(src, n=n, seed=7)
+        print(f"simulated {n} children in {time.perf_counter() - t0:.1f} s")
+        t0 = time.perf_counter()
+        xml = write_odm(src, ADMIN, tmp / "trial.xml").path
+        print(f"ODM export: {xml.stat().st_size / 2**20:.1f} MB in {time.perf_counter() - t0:.1f} s")
     ctx = mp.get_context("spawn")
     results = {}
     for kind in ("whole", "stream"):
