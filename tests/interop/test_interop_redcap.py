@@ -22,7 +22,7 @@ def test_redcap_round_trip_loses_nothing(care_trial, fresh_care, tmp_path) -> No
     out = write_redcap(care_trial, ADMIN, tmp_path / "redcap")
     dic, recs = out.files[0], out.files[1]
     rows = list(csv.DictReader(recs.open()))
-    assert rows[0]["record_id"] == "CARE-0001" and rows[0]["redcap_event_name"] == "enrolment_arm_1"
+    assert rows[0]["record_id"] == "CARE-0001" and rows[0]["redcap_event_name"] == "enrolment_arm_1" and rows[0]["redcap_data_access_group"] == "la01"
     assert any(r["record_id"] == "CARE-0002--2" for r in rows)  # the double data entry
     assert {"-99", "-98", "-97"} <= {v for r in rows for v in r.values()}
     # the instrument forms read back as the same definitions through the dictionary module

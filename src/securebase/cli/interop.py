@@ -62,7 +62,7 @@ def export_analysis(trial: str = typer.Argument(..., help="Trial id."),
                     out_dir: Path = typer.Option(..., "--out-dir", "-o", help="Folder for the data files and the dictionary."),
                     as_user: str = AS_OPTION,
                     formats: str = typer.Option("csv,parquet,dta", "--format", "-f",
-                                                help="Comma-separated: csv, parquet, dta (Stata 118)."),
+                                                help="Comma-separated: csv, parquet, dta (Stata, see --stata-version)."),
                     allocation: str = typer.Option("none", "--allocation",
                                                    help="none | arms (arm ids) | coded (A/B; the key is written "
                                                         "only to --key-file). arms and coded need an unblinded role."),
@@ -70,13 +70,17 @@ def export_analysis(trial: str = typer.Argument(..., help="Trial id."),
                                                          help="Where the code key of --allocation coded is written "
                                                               "(must be outside --out-dir)."),
                     seed: int | None = typer.Option(None, "--seed", help="Seed of the A/B code assignment (random if not given)."),
+                    stata_version: int = typer.Option(118, "--stata-version",
+                                                      help="Stata file format: 114 (Stata 10-12), 117 (Stata 13), 118 "
+                                                           "(Stata 14+, default) or 119 (Stata 15+, > 32,767 variables)."),
                     db: str | None = DB_OPTION) -> None:
     """Analysis files (participants, visits, responses, scores, events) with a data dictionary; no identifiers."""
     from securebase.interop.exports import AnalysisExport
 
     st = store(db)
     fmts = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
-    exporter = AnalysisExport(formats=fmts, allocation=allocation, key_file=key_file, seed=seed)
+    exporter = AnalysisExport(formats=fmts, allocation=allocation, key_file=key_file, seed=seed,
+                              stata_version=stata_version)
     result = exporter.write(st, _actor(st, as_user, trial), out_dir)
     console.print(result.summary())
 

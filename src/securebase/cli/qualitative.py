@@ -292,12 +292,30 @@ def export_cmd(out: Path = typer.Option(..., "--out", "-o", help="Output .qdpx f
 def import_qdpx_cmd(file: Path = typer.Argument(..., help="A REFI-QDA project (.qdpx)."),
                     name: str | None = typer.Option(None, "--codebook-name",
                                                     help="Name of the new codebook (default: from the project)."),
+                    assign: list[str] = typer.Option([], "--assign",
+                                                     help="'<source name or GUID>=<participant ID>' or "
+                                                          "'<source name or GUID>=practitioner' for a source without a "
+                                                          "case (repeat for each; such sources are refused otherwise)."),
+                    terms: list[str] = typer.Option([], "--pseudonymise",
+                                                    help="'term=TAG' (e.g. 'Ellie=CHILD') to replace in every imported "
+                                                         "source, coded segments moved with the text (repeatable)."),
+                    identifiers: bool = typer.Option(False, "--use-identifiers/--no-identifiers",
+                                                     help="Also replace the names and places of each matched "
+                                                          "participant's identifier record (needs the settings key)."),
                     user: str = AS, trial: str = TRIAL, db: str | None = DB) -> None:
     """Import a REFI-QDA project (from NVivo, ATLAS.ti, MAXQDA or securebase) into the trial."""
     st = store(db)
     a = _actor(st, user, trial)
+    pairs = {}
+    for entry in assign:
+        if "=" not in entry:
+            raise typer.BadParameter(f"--assign {entry!r}: expected '<source>=<participant ID>' or "
+                                     "'<source>=practitioner'")
+        source, target = entry.rsplit("=", 1)
+        pairs[source.strip()] = target.strip()
     with st.unit_of_work(actor=user) as uow:
-        res = import_qdpx(uow, a, file, codebook_name=name)
+        res = import_qdpx(uow, a, file, codebook_name=name, assign=pairs, pseudonymise_with=terms or None,
+                          use_identifier_record=identifiers, encryption_key=(settings().encryption_key or None) if identifiers else None)
         uow.commit()
     console.print(res.summary())
 

@@ -19,9 +19,15 @@ is not queried). Allocation: ``none`` leaves it out; ``arms`` adds ``arm``, ``tr
 0 = usual care) and ``randomised_on``; ``coded`` adds ``arm_code`` (A, B, ... assigned to the arms by a
 seeded random permutation) for blinded analysis, and writes the code key only to ``key_file`` (outside
 the export folder; the audit trail records its SHA-256, never the key). ``arms`` and ``coded`` need a
-role that may see allocation (``Actor.can_see_allocation()``). Stata files (format 118) carry variable
-labels and value labels (categorical columns become labelled integers); Stata names are at most 32
-characters, so longer wide score names are shortened and the dictionary gives both.
+role that may see allocation (``Actor.can_see_allocation()``). Stata files (format 118 by default;
+``stata_version`` 114, 117, 118 or 119) carry variable labels and value labels (categorical columns become
+labelled integers). Stata names are at most 32 characters: a wide score family
+``<instrument>_<scale>_<month>`` keeps one stem for all its months (shortened, with a hash of the whole
+stem when two stems would meet, the same in every member) and the month as its suffix, so
+``reshape long <stem>_, i(participant_id) j(month)`` works; labels name the visit ("CHU9D: utility, 6
+months") and are unique within a file. Parquet files have a fixed schema (dates, strings, integers and
+floats by column), so an all-empty column has its real type. The dictionary gives the codes of every
+categorical variable.
 """
 
 from __future__ import annotations
@@ -45,6 +51,9 @@ from securebase.store import Store
 from securebase.trial.roles import Actor
 
 FORMATS = ("csv", "parquet", "dta")
+STATA_VERSIONS = (114, 117, 118, 119)
+INTEGER_COLUMNS = {"treat", "entry", "month", "days"}
+FLOAT_COLUMNS = {"age_years", "value_num", "value", "quantity"}
 DATE_COLUMNS = {"period_start", "period_end"}
 ALLOCATION_MODES = ("none", "arms", "coded")
 MISSING_LABELS = {"not_answered": "Not answered", "not_applicable": "Not applicable", "refused": "Refused"}
@@ -77,6 +86,40 @@ def stata_name(name: str, taken: set[str]) -> str:
     return f"{name[:27]}_{digest}"
 
 
+def stata_names(columns: list[str], families: dict[str, tuple[str, str]]) -> dict[str, str]:
+    """Stata names of ``columns``; ``families`` maps a wide column to ``(stem, suffix)`` (e.g.
+    ``("sdq_parent_total", "6")``). Every member of a family gets the same short stem and keeps its suffix."""
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    for col in columns:
+        if col not in families:
+            out[col] = stata_name(col, taken)
+            taken.add(out[col])
+    stems: dict[str, list[str]] = {}
+    for col, (stem, _suffix) in families.items():
+        stems.setdefault(stem, []).append(col)
+    short_of: dict[str, str] = {}
+    for stem, cols in stems.items():
+        room = 32 - max(len(families[c][1]) for c in cols) - 1
+        short = stem if len(stem) <= room else stem[:room]
+        clash = short in short_of.values() or any(f"{short}_{families[c][1]}" in taken for c in cols)
+        if clash:
+            digest = hashlib.sha1(stem.encode()).hexdigest()[:4]
+            short = f"{stem[:room - 5]}_{digest}"
+        short_of[stem] = short
+        for c in cols:
+            out[c] = f"{short}_{families[c][1]}"
+            taken.add(out[c])
+    return out
+
+
+def _fit(head: str, tail: str, width: int = 80) -> str:
+    """``head + tail`` in at most ``width`` characters, shortening the head (the tail says which member)."""
+    if len(head) + len(tail) <= width:
+        return head + tail
+    return head[:max(0, width - len(tail) - 3)].rstrip() + "..." + tail
+
+
 @dataclass(frozen=True)
 class ExportResult:
     out_dir: Path
@@ -101,7 +144,7 @@ class AnalysisExport:
     """Options in the constructor; :meth:`frames` builds the tables, :meth:`write` writes them."""
 
     def __init__(self, formats: tuple[str, ...] = FORMATS, allocation: str = "none", key_file: Path | None = None,
-                 seed: int | None = None) -> None:
+                 seed: int | None = None, stata_version: int = 118) -> None:
         bad = [f for f in formats if f not in FORMATS]
         if bad or not formats:
             raise FieldError("--format", ",".join(formats), "one or more of csv, parquet, dta")
@@ -110,7 +153,12 @@ class AnalysisExport:
         if allocation == "coded" and key_file is None:
             raise FieldError("--key-file", "", "a file for the code key when --allocation coded",
                              "give a path outside the export folder, held by the unblinded team")
+        if stata_version not in STATA_VERSIONS:
+            raise FieldError("--stata-version", str(stata_version), "114, 117, 118 or 119",
+                             "114 for Stata 10-12 (no Unicode), 117 for Stata 13, 118 for Stata 14 and later, "
+                             "119 for Stata 15 and later with more than 32,767 variables")
         self.formats, self.allocation, self.key_file = tuple(formats), allocation, key_file
+        self.stata_version = stata_version
         self.seed = seed if seed is not None else int(np.random.SeedSequence().entropy % (2**31))  # type: ignore[operator]
 
     # ------------------------------------------------------------------ frames
@@ -168,6 +216,8 @@ class AnalysisExport:
             columns=["participant_id", "event_type", "occurred_on", "seriousness", "relatedness", "expectedness",
                      "details"])
         wide_labels: dict[str, str] = {}
+        families: dict[str, tuple[str, str]] = {}
+        visit_label = {v.month: v.label for v in data.protocol.visits}
         if not scores.empty:
             s1 = scores.dropna(subset=["month"]).copy()
             s1["col"] = [f"{i}_{s}_{int(m)}" for i, s, m in zip(s1["instrument"], s1["scale"], s1["month"], strict=True)]
@@ -177,7 +227,8 @@ class AnalysisExport:
                 inst = instrument(i)
                 title = inst.title if inst else i
                 label = next((sc.label for sc in (inst.scales if inst else ()) if sc.name == s and sc.label), s)
-                wide_labels[col] = f"{title}: {label} at month {int(m)}"
+                wide_labels[col] = _fit(f"{title}: {label}", f", {visit_label.get(int(m), f'month {int(m)}')}")
+                families[col] = (f"{i}_{s}", str(int(m)))
                 part[col] = part["participant_id"].map(wide[col]) if col in wide else np.nan
         resource = pd.DataFrame([{
             "participant_id": r["participant_id"], "visit_id": r["visit_id"], "item": r["item"],
@@ -186,7 +237,7 @@ class AnalysisExport:
                                                    "period_end"])
         tables = {"participants": part, "visits": visits, "responses": resp, "scores": scores, "events": events,
                   "resource_use": resource}
-        return tables, _dictionary(tables, data, wide_labels, self.allocation)
+        return tables, _dictionary(tables, data, wide_labels, self.allocation, families)
 
     # ------------------------------------------------------------------ files
     def write(self, store: Store, actor: Actor, out_dir: str | Path) -> ExportResult:
@@ -209,10 +260,11 @@ class AnalysisExport:
                     frame_to_csv(df, work / names[-1], index=False)
                 if "parquet" in self.formats:
                     names.append(f"{name}.parquet")
-                    df.to_parquet(work / names[-1], index=False)
+                    _to_parquet(df, work / names[-1])
                 if "dta" in self.formats:
                     names.append(f"{name}.dta")
-                    _to_stata(df, dictionary[dictionary["table"] == name], work / names[-1], data.trial["id"], name)
+                    _to_stata(df, dictionary[dictionary["table"] == name], work / names[-1], data.trial["id"], name,
+                              self.stata_version)
             names.append("dictionary.csv")
             frame_to_csv(dictionary, work / names[-1], index=False)
             names.append("dictionary.json")
@@ -258,34 +310,74 @@ def _number(name: str, item: str, value: str | None) -> float | None:
         return None
 
 
-def _codes(table: str, col: str, data: TrialData, allocation: str) -> str:
+def _known_codes(table: str, col: str, data: TrialData) -> list[tuple[str, str]]:
+    """The documented values of a categorical column (code, label)."""
+    from securebase.protocol.models import CARE_STATUSES, MALTREATMENT_STATUSES, MALTREATMENT_TYPES
+    from securebase.trial.events import EXPECTEDNESS, RELATEDNESS, SERIOUSNESS
+
+    def plain(values: Any) -> list[tuple[str, str]]:
+        return [(v, v.replace("_", " ")) for v in values]
+
+    factor = {f.name: f.levels for f in data.protocol.stratification.factors}
     if col == "missing_code":
-        return "; ".join(f"{k}={v}" for k, v in MISSING_LABELS.items())
+        return list(MISSING_LABELS.items())
     if col == "arm":
-        return "; ".join(f"{a.id}={a.name}" for a in data.protocol.arms)
+        return [(a.id, a.name) for a in data.protocol.arms]
+    if col == "event_type":
+        return [(e.id, e.label) for e in data.protocol.events]
+    if col == "visit_id":
+        return [(v.id, v.label) for v in data.protocol.visits]
+    if col == "site":
+        return [(x.code, x.name) for x in data.protocol.sites]
+    if col == "sex":
+        return [("female", "female"), ("male", "male")]
+    if col == "age_band":
+        return plain(factor.get("age_band") or ("5-10", "11-17"))
+    if col == "care_status":
+        return plain(CARE_STATUSES)
+    if col == "maltreatment_status":
+        return plain(MALTREATMENT_STATUSES)
+    if col == "maltreatment_type":
+        return plain(MALTREATMENT_TYPES)
+    if col == "status" and table == "participants":
+        return plain(("enrolled", "randomised", "withdrawn", "withdrawn_data_use"))
+    if col == "status" and table == "visits":
+        return plain(("scheduled", "completed", "missed", "withdrawn"))
+    if col == "seriousness":
+        return plain(SERIOUSNESS)
+    if col == "relatedness":
+        return plain(RELATEDNESS)
+    if col == "expectedness":
+        return plain(EXPECTEDNESS)
+    if col == "instrument":
+        return [(n, (instrument(n).title if instrument(n) else n)) for n, _v in data.instruments_used()]
+    return []
+
+
+def _codes(table: str, col: str, data: TrialData, allocation: str, observed: Any = ()) -> str:
     if col == "treat":
         return "1=intervention; 0=usual care"
     if col == "arm_code":
         return "A, B, ... (key held back)"
-    if col == "event_type":
-        return "; ".join(f"{e.id}={e.label}" for e in data.protocol.events)
-    if col == "visit_id":
-        return "; ".join(f"{v.id}={v.label}" for v in data.protocol.visits)
-    return ""
+    if col not in CATEGORICAL:
+        return ""
+    known = _known_codes(table, col, data)
+    seen = {k for k, _l in known}
+    extra = sorted({str(v) for v in observed if v is not None and not (isinstance(v, float) and np.isnan(v))} - seen)
+    return "; ".join(f"{k}={v}" for k, v in known + [(x, x) for x in extra])
 
 
-def _dictionary(tables: dict[str, pd.DataFrame], data: TrialData, wide: dict[str, str], allocation: str) -> pd.DataFrame:
+def _dictionary(tables: dict[str, pd.DataFrame], data: TrialData, wide: dict[str, str], allocation: str,
+                families: dict[str, tuple[str, str]] | None = None) -> pd.DataFrame:
     rows = []
     for table, df in tables.items():
-        taken: set[str] = set()
-        for col in df.columns:
-            short = stata_name(col, taken)
-            taken.add(short)
+        shorts = stata_names(list(df.columns), {c: f for c, f in (families or {}).items() if c in df.columns})
+        labels = _unique_labels([BASE_LABELS.get(c) or wide.get(c, c) for c in df.columns], list(df.columns))
+        for col, label in zip(df.columns, labels, strict=True):
             kind = "date" if col.endswith("_on") or col in DATE_COLUMNS else ("categorical" if col in CATEGORICAL else str(df[col].dtype))
-            rows.append({"table": table, "variable": col, "stata_name": short,
-                         "label": BASE_LABELS.get(col) or wide.get(col, col), "type": kind,
-                         "codes": _codes(table, col, data, allocation), "unit": "years" if col == "age_years" else
-                         ("days" if col == "days" else "")})
+            rows.append({"table": table, "variable": col, "stata_name": shorts[col], "label": label, "type": kind,
+                         "codes": _codes(table, col, data, allocation, df[col].unique() if col in CATEGORICAL else ()),
+                         "unit": "years" if col == "age_years" else ("days" if col == "days" else "")})
     for name, _v in data.instruments_used():  # item-level codes and units for the responses table
         inst = instrument(name)
         for it in inst.items if inst else ():
@@ -295,7 +387,57 @@ def _dictionary(tables: dict[str, pd.DataFrame], data: TrialData, wide: dict[str
     return pd.DataFrame(rows, columns=["table", "variable", "stata_name", "label", "type", "codes", "unit"])
 
 
-def _to_stata(df: pd.DataFrame, dic: pd.DataFrame, path: Path, trial: str, name: str) -> None:
+def _unique_labels(labels: list[str], columns: list[str]) -> list[str]:
+    """Labels of at most 80 characters, unique within one file (a repeat names its variable)."""
+    out = [_fit(str(x), "") for x in labels]
+    for k, label in enumerate(out):
+        if out.count(label) > 1:
+            out[k] = _fit(label, f" ({columns[k]})")
+    return out
+
+
+def _arrow_type(col: str, df: pd.DataFrame) -> Any:
+    import pyarrow as pa
+
+    if col.endswith("_on") or col in DATE_COLUMNS:
+        return pa.date32()
+    if col in INTEGER_COLUMNS:
+        return pa.int64()
+    if col in FLOAT_COLUMNS or (df[col].dtype.kind == "f" and col not in CATEGORICAL):
+        return pa.float64()
+    if df[col].dtype.kind in "iu":
+        return pa.int64()
+    return pa.string()
+
+
+def parquet_schema(df: pd.DataFrame, wide: set[str] = frozenset()) -> Any:  # type: ignore[assignment]
+    """The fixed Arrow schema of a table: types by column, never Arrow's null type."""
+    import pyarrow as pa
+
+    return pa.schema([(c, pa.float64() if c in wide else _arrow_type(c, df)) for c in df.columns])
+
+
+def _to_parquet(df: pd.DataFrame, path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    wide = {c for c in df.columns if c not in BASE_LABELS}
+    schema = parquet_schema(df, wide if "participant_id" in df.columns and "site" in df.columns else set())
+    out = df.copy()
+    for field_ in schema:
+        if pa.types.is_date32(field_.type):
+            out[field_.name] = pd.to_datetime(out[field_.name]).dt.date
+        elif pa.types.is_string(field_.type):
+            out[field_.name] = [None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+                                for v in out[field_.name]]
+        elif pa.types.is_integer(field_.type):
+            out[field_.name] = pd.to_numeric(out[field_.name], errors="coerce").astype("Int64")
+        else:
+            out[field_.name] = pd.to_numeric(out[field_.name], errors="coerce").astype("float64")
+    pq.write_table(pa.Table.from_pandas(out, schema=schema, preserve_index=False), path)
+
+
+def _to_stata(df: pd.DataFrame, dic: pd.DataFrame, path: Path, trial: str, name: str, version: int = 118) -> None:
     out = df.copy()
     names = dict(zip(dic["variable"], dic["stata_name"], strict=True))
     labels = dict(zip(dic["variable"], dic["label"], strict=True))
@@ -315,9 +457,17 @@ def _to_stata(df: pd.DataFrame, dic: pd.DataFrame, path: Path, trial: str, name:
             if out[col].dtype == object or isinstance(out[col].dtype, pd.CategoricalDtype):
                 out[col] = out[col].astype("float64")
     out = out.rename(columns=names)
-    out.to_stata(path, write_index=False, version=118, convert_dates=dates,
-                 variable_labels={names[c]: str(labels[c])[:80] for c in df.columns},
-                 data_label=f"securebase {trial} {name}"[:80])
+    try:
+        out.to_stata(path, write_index=False, version=version, convert_dates=dates,
+                     variable_labels={names[c]: str(labels[c])[:80] for c in df.columns},
+                     data_label=f"securebase {trial} {name}"[:80])
+    except (UnicodeEncodeError, ValueError) as exc:
+        if version != 114:
+            raise
+        raise FieldError("--stata-version", "114", "text Stata 114 can hold (Latin-1, strings of at most 244 "
+                         f"characters); the {name} table has: {exc}",
+                         "use --stata-version 118 (Stata 14 and later)") from None
 
 
-__all__ = ["ALLOCATION_MODES", "AnalysisExport", "ExportResult", "FORMATS", "stata_name"]
+__all__ = ["ALLOCATION_MODES", "AnalysisExport", "ExportResult", "FORMATS", "STATA_VERSIONS", "parquet_schema",
+           "stata_name", "stata_names"]

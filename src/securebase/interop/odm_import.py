@@ -298,16 +298,25 @@ def _securebase_shaped(doc: etree._Element, name: str) -> None:
                 "securebase import odm FILE --trial TRIAL --mapping MAP.yaml (docs/interop.md)")
 
 
+STREAM_ABOVE = 16 * 1024 * 1024  # bytes: a securebase file larger than this is read as a stream
+
+
 def import_odm(store: Store, actor: Actor, path: str | Path, *, check: bool = True,
-               mapping: str | Path | None = None) -> Any:
+               mapping: str | Path | None = None, stream: bool | None = None) -> Any:
     """Import the ODM file ``path`` into ``actor.trial_id`` (all or nothing).
 
-    A file securebase wrote is imported whole; another system's file needs ``mapping`` (see
-    :mod:`securebase.interop.odm_mapped`). A file with no subject data is refused with its reason."""
+    A file securebase wrote is imported whole, or as a stream in bounded memory
+    (:mod:`securebase.interop.odm_stream`) when ``stream`` is true or, by default, when it is larger than
+    ``STREAM_ABOVE``; another system's file needs ``mapping`` (see :mod:`securebase.interop.odm_mapped`). A
+    file with no subject data is refused with its reason."""
     if not actor.roles & MAY_IMPORT:
         raise PermissionDenied(f"user '{actor.username}' may not import data into trial '{actor.trial_id}' (needs "
                                "data manager, trial manager or administrator); ask a trial manager")
     p = Path(path)
+    if mapping is None and (stream or (stream is None and p.exists() and p.stat().st_size > STREAM_ABOVE)):
+        from securebase.interop.odm_stream import import_odm_stream
+
+        return import_odm_stream(store, actor, p, check=check)
     doc, raw = read_odm(p, check=check, vendor_extensions=mapping is not None)
     if mapping is not None:
         return import_odm_mapped(store, actor, doc, raw, p.name, OdmMapping.load(mapping))
@@ -337,4 +346,4 @@ def import_odm(store: Store, actor: Actor, path: str | Path, *, check: bool = Tr
                            c["audit_records"], digest, c["resource_use"], c["intervention_sessions"])
 
 
-__all__ = ["OdmImportResult", "import_odm", "read_odm"]
+__all__ = ["STREAM_ABOVE", "OdmImportResult", "import_odm", "read_odm"]

@@ -4,8 +4,10 @@ Forms and fields are matched as :mod:`securebase.interop.redcap_records` writes 
 are read by :func:`~securebase.interop.redcap_dictionary.import_dictionary`. A field value equal to the
 instrument's missing-value code (-99/-98/-97 by default) becomes a missing response with that reason.
 Projects made in REDCap itself (no ``@SECUREBASE-FIELD`` annotations) need the participant fields
-(``participant_site_code``, ``participant_enrolled_on``, ``participant_age_years``,
-``participant_age_band``); visits missing from the file are scheduled from the protocol, and scores
+(``participant_site_code``, or the record's data access group, ``participant_enrolled_on``,
+``participant_age_years``, ``participant_age_band``). Events are matched by the unique names REDCap derives
+from the visit labels ("6 months" is ``6_months_arm_1``), or ``<visit id>_arm_<n>``; a data access group
+is matched to a site by the unique name REDCap derives from the site code or the site name; visits missing from the file are scheduled from the protocol, and scores
 missing from the file are computed by the instruments' own scoring (what cannot be scored is listed in
 ``warnings``). All or nothing: one audited unit of work.
 """
@@ -29,7 +31,8 @@ from securebase.instruments import Instrument, score, validate_responses
 from securebase.interop.extract import instrument
 from securebase.interop.odm_common import REPEATING, VISIT_REF, from_text, table_columns
 from securebase.interop.redcap_dictionary import COLUMNS, import_dictionary, normalise_header, variable_name
-from securebase.interop.redcap_records import FIELD_TAG, MODELS, REPEAT, TABLE_FORMS, read_csv
+from securebase.interop.redcap_names import unique_group_names
+from securebase.interop.redcap_records import FIELD_TAG, MODELS, REPEAT, TABLE_FORMS, project_events, read_csv
 from securebase.protocol import Protocol, protocol_from_yaml_text, visit_windows
 from securebase.store import Store, UnitOfWork
 from securebase.store.tables import Participant, Response, Score, Visit
@@ -116,6 +119,38 @@ class _Importer:
         self.uow, self.actor, self.project, self.protocol = uow, actor, project, protocol
         self.counts: dict[str, int] = defaultdict(int)
         self.warnings: list[str] = []
+        self.events = {e.unique: e.visit or "" for e in project_events(protocol)}
+        self.visit_ids = {v.id for v in protocol.visits}
+        codes = [s.code for s in protocol.sites]
+        self.groups = {**dict(zip(unique_group_names(s.name for s in protocol.sites), codes, strict=True)),
+                       **dict(zip(unique_group_names(codes), codes, strict=True))}
+
+    def visit_of(self, event: str, where: str) -> str:
+        """The visit id of a unique event name ('' for the enrolment and trial-events events)."""
+        if event in self.events:
+            return self.events[event]
+        m = re.fullmatch(r"(.+)_arm_\d+", event)
+        if m and (m.group(1) in self.visit_ids or m.group(1) in ("enrolment", "events")):
+            return m.group(1) if m.group(1) in self.visit_ids else ""
+        raise FieldError(f"{where} redcap_event_name", event,
+                         f"one of {', '.join(self.events)} (the names REDCap gives events labelled like the protocol's "
+                         "visits) or <visit id>_arm_1",
+                         "rename the event in REDCap after its visit, or map the file's event names before importing")
+
+    def site_of(self, rows: list[dict[str, str]], given: str | None, where: str) -> str | None:
+        """The site code from the record's data access group, checked against a site field if both are given."""
+        dags = {(r.get("redcap_data_access_group") or "").strip() for r in rows} - {""}
+        if not dags:
+            return given
+        if len(dags) > 1 or next(iter(dags)) not in self.groups:
+            raise FieldError(f"{where} redcap_data_access_group", ", ".join(sorted(dags)),
+                             f"one data access group named after a site ({', '.join(sorted(self.groups))})",
+                             "name the project's data access groups after the trial's sites or map them first")
+        code = self.groups[next(iter(dags))]
+        if given is not None and given != code:
+            raise DataError(f"{where}: participant_site_code is {given!r} but data access group "
+                            f"{next(iter(dags))!r} is site {code!r}; make them agree and export again")
+        return code
 
     def fields(self, rows: list[dict[str, str]], tname: str, where: str) -> dict[str, Any] | None:
         cols = {c.name: c for c in table_columns(MODELS[tname].__table__)}
@@ -141,6 +176,9 @@ class _Importer:
         main = [r for e, r in rows if e == 1]
         base = [r for r in main if not r.get("redcap_repeat_instrument")]
         pf = self.fields(base, "participants", where) or {}
+        site = self.site_of(base, pf.get("site_code"), where)
+        if site is not None:
+            pf["site_code"] = site
         need = [c for c in ("site_code", "enrolled_on", "age_years", "age_band") if c not in pf]
         if need:
             raise DataError(f"{where}: the participant fields {', '.join('participant_' + c for c in need)} are empty "
@@ -164,8 +202,8 @@ class _Importer:
                 repeats.append((FORM_TABLES[repeat], r))
                 continue
             event = r.get("redcap_event_name")
-            visit = flat_visit if event is None else re.sub(r"_arm_\d+$", "", event)
-            if visit and visit not in ("enrolment", "events"):
+            visit = flat_visit if event is None else self.visit_of(event.strip(), where)
+            if visit:
                 by_visit[visit].append((entry, r))
         visits = {visit_id: self.visit(p, visit_id, vrows, windows, f"{where} {visit_id}")
                   for visit_id, vrows in by_visit.items()}

@@ -10,16 +10,24 @@ Export (``write_redcap``) writes, for a longitudinal REDCap project with one RED
   the Field Annotation, so an import maps them back and the instrument definitions still read back
   through :func:`~securebase.interop.redcap_dictionary.import_dictionary`.
 - ``<trial>_Records.csv``: REDCap's raw "flat" export layout: ``record_id, redcap_event_name,
-  redcap_repeat_instrument, redcap_repeat_instance`` then the fields; events ``enrolment_arm_1``,
-  ``<visit id>_arm_1`` and ``events_arm_1`` (repeating forms ``event``, ``withdrawal``, ``resource_record``
-  and, for unblinded users, ``session``; a visit reference is the visit id). A missing
+  redcap_repeat_instrument, redcap_repeat_instance, redcap_data_access_group`` then the fields. Events
+  are "Enrolment", each protocol visit under its label and "Trial events" (repeating forms ``event``,
+  ``withdrawal``, ``resource_record`` and, for unblinded users, ``session``; a visit reference is the
+  visit id), and their unique names are the ones REDCap derives from those labels
+  (:mod:`securebase.interop.redcap_names`: "6 months" is ``6_months_arm_1``), so the records, events,
+  form-event mapping and repeating-instruments files agree once REDCap has made the events. The data
+  access group is the participant's site, named by its code (``LA01`` is ``la01``). A missing
   answer is written as the instrument's missing-value code (e.g. -99 not answered, -98 not applicable,
   -97 refused), which REDCap holds as project missing-data codes (``<trial>_MissingDataCodes.txt``).
   A double data entry (entry 2) is the record ``<record_id>--2``, REDCap's double-data-entry naming.
-- ``<trial>_Events.csv``, ``<trial>_InstrumentDesignations.csv``, ``<trial>_RepeatingInstruments.csv``.
+- ``<trial>_Events.csv`` (REDCap's event import columns ``event_name, arm_num, day_offset, offset_min,
+  offset_max, unique_event_name, custom_event_label``; the custom label names the securebase visit),
+  ``<trial>_InstrumentDesignations.csv``, ``<trial>_RepeatingInstruments.csv`` and
+  ``<trial>_DataAccessGroups.csv``.
 
 Import (``import_redcap``) reads a dictionary and a raw records CSV, flat (give ``flat_visit``) or
-longitudinal (``redcap_event_name`` = ``<visit id>_arm_<n>``), in one audited unit of work.
+longitudinal (``redcap_event_name`` the unique name REDCap derives from a visit label, or
+``<visit id>_arm_<n>``), in one audited unit of work.
 """
 
 from __future__ import annotations
@@ -37,6 +45,8 @@ from securebase.instruments import Instrument
 from securebase.interop.extract import TrialData, instrument, read_trial
 from securebase.interop.odm_common import REPEATING, VISIT_REF, data_type, table_columns, to_text
 from securebase.interop.redcap_dictionary import COLUMNS, export_dictionary, variable_name
+from securebase.interop.redcap_names import unique_event_names, unique_group_names
+from securebase.protocol import Protocol
 from securebase.store import Store
 from securebase.store.tables import (
     Allocation,
@@ -58,6 +68,36 @@ MODELS: dict[str, Any] = {"participants": Participant, "allocations": Allocation
 META = ("version", "respondent", "entered_by")
 SCORE_PARTS = {"": "value", "_band": "category", "_why": "missing_reason"}
 REPEAT = {t: TABLE_FORMS[t] for t in REPEATING}
+ENROLMENT_LABEL, EVENTS_LABEL = "Enrolment", "Trial events"
+RECORD_META = ("record_id", "redcap_event_name", "redcap_repeat_instrument", "redcap_repeat_instance",
+               "redcap_data_access_group")
+
+
+@dataclass(frozen=True)
+class ProjectEvent:
+    """One REDCap event of the exported project (arm 1)."""
+
+    label: str
+    unique: str
+    visit: str | None  # the protocol visit id, None for the enrolment and trial-events events
+    day_offset: int
+    offset_min: int
+    offset_max: int
+
+
+def project_events(protocol: Protocol) -> list[ProjectEvent]:
+    """The project's events in order: enrolment, each visit (by label), trial events; REDCap's unique names."""
+    plan = [(ENROLMENT_LABEL, None, 0, 0, 0)] + [
+        (v.label, v.id, round(v.month * 365.25 / 12), v.window_before_days, v.window_after_days)
+        for v in protocol.visits] + [(EVENTS_LABEL, None, 0, 0, 0)]
+    names = unique_event_names((label, 1) for label, *_ in plan)
+    return [ProjectEvent(label, name, visit, day, lo, hi) for (label, visit, day, lo, hi), name in zip(plan, names, strict=True)]
+
+
+def site_groups(protocol: Protocol) -> dict[str, str]:
+    """Site code -> the unique data access group name REDCap derives from a group named by the code."""
+    codes = [s.code for s in protocol.sites]
+    return dict(zip(codes, unique_group_names(codes), strict=True))
 
 
 def repeat_tables(data: TrialData) -> list[str]:
@@ -132,7 +172,7 @@ def _missing_text(inst: Instrument | None, reason: str | None, where: str) -> st
     return str(getattr(inst.missing_codes, reason))
 
 
-def records_rows(data: TrialData, fields: list[str], warnings: list[str] | None = None) -> list[dict[str, str]]:
+def records_rows(data: TrialData, fields: list[str], warnings: list[str] | None = None) -> list[dict[str, str]]:  # noqa: C901
     """The raw records export (one row per record, event and repeat instance).
 
     REDCap holds one value per field, so a stored answer that has both a value and a missing-value code
@@ -146,11 +186,16 @@ def records_rows(data: TrialData, fields: list[str], warnings: list[str] | None 
         for r in getattr(data, kind):
             by_p[r["participant_id"]][kind].append(r)
     alloc = {a["participant_id"]: a for a in data.allocations or []}
+    events = project_events(data.protocol)
+    enrolment, trial_events = events[0].unique, events[-1].unique
+    at_visit = {e.visit: e.unique for e in events if e.visit}
+    groups = site_groups(data.protocol)
+    dag = ""
 
     def blank(record: str, event: str, repeat: str = "", instance: str = "") -> dict[str, str]:
         row = dict.fromkeys(fields, "")
         row.update(record_id=record, redcap_event_name=event, redcap_repeat_instrument=repeat,
-                   redcap_repeat_instance=instance)
+                   redcap_repeat_instance=instance, redcap_data_access_group=dag)
         return row
 
     def put(row: dict[str, str], tname: str, rec: dict[str, Any]) -> None:
@@ -161,19 +206,21 @@ def records_rows(data: TrialData, fields: list[str], warnings: list[str] | None 
 
     for p in data.participants:
         pid = p["participant_id"]
-        row = blank(pid, "enrolment_arm_1")
+        dag = groups.get(p["site_code"], "")
+        row = blank(pid, enrolment)
         put(row, "participants", p)
         if pid in alloc:
             put(row, "allocations", alloc[pid])
         out.append(row)
         mine = by_p[pid]
         for v in sorted(mine["visits"], key=lambda v: (v["month"], v["visit_id"])):
-            rows = {1: blank(pid, f"{v['visit_id']}_arm_1")}
+            event = at_visit.get(v["visit_id"], f"{v['visit_id']}_arm_1")
+            rows = {1: blank(pid, event)}
             put(rows[1], "visits", v)
             for r in (x for x in mine["responses"] if x["visit_id"] == v["visit_id"]):
                 entry = int(r["entry"])
                 if entry not in rows:
-                    rows[entry] = blank(f"{pid}--{entry}", f"{v['visit_id']}_arm_1")
+                    rows[entry] = blank(f"{pid}--{entry}", event)
                 inst, name = instrument(r["instrument"]), r["instrument"]
                 where = f"{pid} {v['visit_id']} {name} item {r['item']}"
                 if r["missing_code"] and r["value"] is not None:
@@ -194,7 +241,7 @@ def records_rows(data: TrialData, fields: list[str], warnings: list[str] | None 
         for tname in repeat_tables(data):
             form = REPEAT[tname]
             for k, rec in enumerate(mine[tname], start=1):
-                row = blank(pid, "events_arm_1", form, str(k))
+                row = blank(pid, trial_events, form, str(k))
                 put(row, tname, rec)
                 out.append(row)
     return out
@@ -226,28 +273,32 @@ def write_redcap(store: Store, actor: Actor, out_dir: str | Path) -> RedcapExpor
     out.mkdir(parents=True, exist_ok=True)
     stem = data.trial["id"]
     dic = dictionary_rows(data)
-    fields = ["record_id", "redcap_event_name", "redcap_repeat_instrument", "redcap_repeat_instance"] + [
-        r["Variable / Field Name"] for r in dic if r["Variable / Field Name"] != "record_id"]
+    fields = list(RECORD_META) + [r["Variable / Field Name"] for r in dic if r["Variable / Field Name"] != "record_id"]
     warnings: list[str] = []
     recs = records_rows(data, fields, warnings)
     files = [out / f"{stem}_DataDictionary.csv", out / f"{stem}_Records.csv", out / f"{stem}_Events.csv",
              out / f"{stem}_InstrumentDesignations.csv", out / f"{stem}_RepeatingInstruments.csv",
-             out / f"{stem}_MissingDataCodes.txt"]
+             out / f"{stem}_MissingDataCodes.txt", out / f"{stem}_DataAccessGroups.csv"]
     _write_csv(files[0], list(COLUMNS), dic)
     _write_csv(files[1], fields, recs)
-    events = [("Enrolment", 0, "enrolment_arm_1")] + [
-        (v.label, round(v.month * 365.25 / 12), f"{v.id}_arm_1") for v in data.protocol.visits] + [
-        ("Trial events", 0, "events_arm_1")]
-    _write_csv(files[2], ["event_name", "arm_num", "day_offset", "unique_event_name"],
-               [{"event_name": n, "arm_num": "1", "day_offset": str(d), "unique_event_name": u} for n, d, u in events])
-    forms_at: dict[str, list[str]] = {"enrolment_arm_1": ["participant"] + (["allocation"] if data.allocation_visible else []),
-                                      "events_arm_1": [REPEAT[t] for t in repeat_tables(data)]}
-    for v in data.protocol.visits:
-        forms_at[f"{v.id}_arm_1"] = ["visit"] + [name for name, _ in data.instruments_used()]
+    events = project_events(data.protocol)
+    _write_csv(files[2], ["event_name", "arm_num", "day_offset", "offset_min", "offset_max", "unique_event_name",
+                          "custom_event_label"],
+               [{"event_name": e.label, "arm_num": "1", "day_offset": str(e.day_offset), "offset_min": str(e.offset_min),
+                 "offset_max": str(e.offset_max), "unique_event_name": e.unique,
+                 "custom_event_label": f"securebase visit {e.visit}" if e.visit else ""} for e in events])
+    forms_at: dict[str, list[str]] = {events[0].unique: ["participant"] + (["allocation"] if data.allocation_visible else []),
+                                      events[-1].unique: [REPEAT[t] for t in repeat_tables(data)]}
+    for e in events[1:-1]:
+        forms_at[e.unique] = ["visit"] + [name for name, _ in data.instruments_used()]
     _write_csv(files[3], ["arm_num", "unique_event_name", "form"],
                [{"arm_num": "1", "unique_event_name": e, "form": f} for e, fs in forms_at.items() for f in fs])
     _write_csv(files[4], ["event_name", "form_name", "custom_form_label"],
-               [{"event_name": "events_arm_1", "form_name": REPEAT[t], "custom_form_label": ""} for t in repeat_tables(data)])
+               [{"event_name": events[-1].unique, "form_name": REPEAT[t], "custom_form_label": ""}
+                for t in repeat_tables(data)])
+    _write_csv(files[6], ["data_access_group_name", "unique_group_name"],
+               [{"data_access_group_name": code, "unique_group_name": name}
+                for code, name in site_groups(data.protocol).items()])
     files[5].write_text("-99, Not answered\n-98, Not applicable\n-97, Refused\n", encoding="utf-8")
     with store.unit_of_work(actor=actor.username) as uow:
         uow.log_event("export", table_name="redcap", record_id=files[1].name, trial_id=actor.trial_id,
@@ -273,4 +324,4 @@ def read_csv(path: Path, what: str) -> list[dict[str, str]]:
     return [unescape_row(r) for r in csv.DictReader(io.StringIO(read_utf8(path, f"REDCap {what}")))]
 
 
-__all__ = ["FIELD_TAG", "RedcapExportResult", "dictionary_rows", "read_csv", "read_utf8", "records_rows", "write_redcap"]
+__all__ = ["FIELD_TAG", "ProjectEvent", "RedcapExportResult", "project_events", "site_groups", "dictionary_rows", "read_csv", "read_utf8", "records_rows", "write_redcap"]

@@ -9,7 +9,8 @@ plain-text source are 0-based character offsets, end exclusive.
 Mapping: one codebook version -> CodeBook (definition, inclusion and exclusion in each code's
 Description); participants -> Cases (with site and age band, never the arm); transcripts -> TextSources
 (speaker role, visit, format and pseudonymisation as Variables); coded segments -> PlainTextSelections
-with one Coding each; memos -> Notes referenced from their transcript, code or the project; coders ->
+with one Coding each; memos -> Notes (text inline and as a file, so QualCoder keeps them) referenced from
+their transcript, code or the project; coders ->
 Users with GUIDs derived from the user name (UUID version 5), so exports are deterministic: elements
 are ordered by name then GUID, timestamps are whole UTC seconds, and the zip entries have fixed dates.
 """
@@ -214,11 +215,24 @@ def build_qde(uow_or_session: Any, actor: Actor, codebook_id: int) -> tuple[byte
                 _el(vv, "VariableRef", targetGUID=vg[name])
                 _text(vv, "BooleanValue" if kind == "Boolean" else "TextValue", value)
     if memos:
+        # QualCoder (src/qualcoder/refi.py, parse_notes / insert_annotation) keeps a Note only as a journal (a
+        # name and a plainTextPath file) or, when a TextSource refers to it, as an annotation (PlainTextContent
+        # and a PlainTextSelection); an inline-only Note is dropped. So each memo has both: its text inline and
+        # as sources/<guid>.txt, a unique name, and a selection of its own text (QualCoder anchors it at the
+        # start of the transcript).
         notes_el = _el(root, "Notes")
         for m in sorted(memos, key=lambda m: m.guid):
-            n = _el(notes_el, "Note", guid=m.guid, name=f"memo by {m.author}", creatingUser=ug[m.author],
+            files[f"sources/{m.guid}.txt"] = m.text
+            about = (f"on {transcripts[m.transcript_id].title}" if m.transcript_id is not None else
+                     f"on code {codes[m.code_id].name}" if m.code_id is not None else "on the project")
+            n = _el(notes_el, "Note", guid=m.guid, name=f"memo {m.guid[:8]} {about} by {m.author}"[:200],
+                    plainTextPath=f"internal://{m.guid}.txt", creatingUser=ug[m.author],
                     creationDateTime=iso(m.created_at))
             _text(n, "PlainTextContent", m.text)
+            if m.transcript_id is not None:
+                end = min(len(m.text), len(transcripts[m.transcript_id].text))
+                _el(n, "PlainTextSelection", guid=det_guid("memo-anchor", m.guid), startPosition="0",
+                    endPosition=str(end), creatingUser=ug[m.author], creationDateTime=iso(m.created_at))
     _text(root, "Description", f"securebase codebook: {cb.name}\nsecurebase codebook version: {cb.version}")
     for m in sorted((m for m in memos if m.transcript_id is None and m.code_id is None), key=lambda m: m.guid):
         _el(root, "NoteRef", targetGUID=m.guid)

@@ -3,14 +3,24 @@ as transcripts, their coded segments and the memos. GUIDs, names, positions, use
 kept, so exporting the imported project gives the same ``project.qde`` byte for byte.
 
 Cases are matched to participants by name (the participant ID); a matched participant needs a given
-qualitative consent, as for any transcript import. Text sources of unmatched cases are imported
-without a participant, with a warning. Only text sources are imported (pictures, PDFs, audio and video
-are listed in the warnings). The file is validated against the official schema first.
+qualitative consent, as for any transcript import. A text source with no case, or whose case is not a
+participant, is never given a participant or a role by guesswork: the import is refused with the list of
+such sources unless the user assigns each one (``assign``: source name or GUID -> a participant ID, or
+``practitioner`` for an interview with no participant). Only text sources are imported (pictures, PDFs,
+audio and video are listed in the warnings). The file is validated against the official schema first.
+
+Pseudonymisation is offered on import (``pseudonymise_with``, the user's list, plus the identifier
+record of each matched participant when ``use_identifier_record`` and a key are available), with coded
+segments moved to the replaced text. The file's own ``pseudonymised`` variable is not trusted: a source
+is marked pseudonymised only when securebase ran its pseudonymisation terms over it on this import, and a
+source the file calls pseudonymised that was not is listed in the warnings.
 """
 
 from __future__ import annotations
 
+import re
 import zipfile
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,14 +31,16 @@ from securebase.errors import ConflictError, DataError, NotFound
 from securebase.qualitative.access import EXCHANGE_ROLES, participant_for, require
 from securebase.qualitative.codebook import create_codebook
 from securebase.qualitative.coding import check_range
+from securebase.qualitative.pseudonymise import Flag, parse_user_terms, pseudonymise
 from securebase.qualitative.readers import decode_text, normalise
 from securebase.qualitative.refi import NS, decode_description, parse_iso, validate_qde
-from securebase.qualitative.transcripts import SPEAKER_ROLES, qualitative_consent
+from securebase.qualitative.transcripts import _identifier_terms, qualitative_consent
 from securebase.store import UnitOfWork
 from securebase.store.tables import Code, CodedSegment, Memo, Transcript, Visit
 from securebase.trial.roles import Actor
 
 Q = f"{{{NS}}}"
+_GUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
 
 
 @dataclass(frozen=True)
@@ -41,10 +53,14 @@ class QdpxImport:
     segments: int
     memos: int
     warnings: tuple[str, ...]
+    pseudonymised: int = 0
+    replacements: int = 0
 
     def summary(self) -> str:
         lines = [f"imported codebook '{self.codebook}' version {self.version} ({self.codes} codes), "
-                 f"{self.transcripts} transcripts, {self.segments} coded segments, {self.memos} memos"]
+                 f"{self.transcripts} transcripts, {self.segments} coded segments, {self.memos} memos"
+                 + (f"; {self.pseudonymised} transcripts pseudonymised ({self.replacements} names and places replaced)"
+                    if self.pseudonymised else "")]
         return "\n".join(lines + [f"warning: {w}" for w in self.warnings])
 
 
@@ -90,9 +106,44 @@ def _guid(g: str | None) -> str:
     return (g or "").strip("{}").lower()
 
 
-def import_qdpx(uow: UnitOfWork, actor: Actor, path: str | Path, *, codebook_name: str | None = None) -> QdpxImport:
+def shift_positions(flags: Iterable[Flag]) -> Callable[[int, bool], int]:
+    """Where a position of the original text lands after ``flags`` are replaced by ``[TAG]``; a start inside
+    a replaced term moves to the start of its tag, an end inside one to the end of its tag."""
+    spans = sorted((f.start, f.end, len(f.tag) + 2) for f in flags)
+
+    def move(pos: int, is_end: bool) -> int:
+        delta = 0
+        for start, end, width in spans:
+            if pos >= end:
+                delta += width - (end - start)
+            elif pos > start:
+                return start + delta + (width if is_end else 0)
+            else:
+                break
+        return pos + delta
+
+    return move
+
+
+def _unassigned(root: etree._Element, case_of_source: dict[str, str], matched: set[str],
+                assign: Mapping[str, str]) -> list[str]:
+    out = []
+    for ts in root.findall(f"{Q}Sources/{Q}TextSource"):
+        guid, name = _guid(ts.get("guid")), ts.get("name") or ""
+        case = case_of_source.get(guid)
+        if (case is None or case not in matched) and guid not in assign and name not in assign:
+            out.append(f"'{name}' ({guid}): " + (f"case '{case}' is not a participant" if case else "no case"))
+    return out
+
+
+def import_qdpx(uow: UnitOfWork, actor: Actor, path: str | Path, *, codebook_name: str | None = None,  # noqa: C901
+                assign: Mapping[str, str] | None = None,
+                pseudonymise_with: Iterable[str] | Mapping[str, str] | None = None,
+                use_identifier_record: bool = False, encryption_key: str | None = None) -> QdpxImport:
     """Import ``path`` into the actor's trial (see module docstring). Refuses GUIDs already in the store."""
     require(actor, EXCHANGE_ROLES)
+    assign = {(_guid(k) if _GUID.fullmatch(k.strip("{}")) else k): v.strip() for k, v in (assign or {}).items()}
+    user_terms = parse_user_terms(pseudonymise_with) if pseudonymise_with else {}
     uow.ensure_unlocked(actor.trial_id)
     p = Path(path)
     qde, z = _read_zip(p)
@@ -142,8 +193,21 @@ def import_qdpx(uow: UnitOfWork, actor: Actor, path: str | Path, *, codebook_nam
     for case in root.iter(f"{Q}Case"):
         for sr in case.findall(f"{Q}SourceRef"):
             case_of_source[_guid(sr.get("targetGUID"))] = case.get("name") or ""
+    matched: set[str] = set()
+    for case_name in set(case_of_source.values()):
+        try:
+            participant_for(session, actor, case_name)
+            matched.add(case_name)
+        except NotFound:
+            pass
+    missing = _unassigned(root, case_of_source, matched, assign)
+    if missing:
+        raise DataError(f"{p.name}: {len(missing)} text source(s) have no participant: {'; '.join(missing)}. "
+                        "securebase does not guess who an interview is with: assign each one (command line: "
+                        "--assign '<source name>=<participant ID>' or --assign '<source name>=practitioner'), or "
+                        "add the participant as the source's case in the QDA program and export again")
     transcript_by_guid: dict[str, Transcript] = {}
-    n_segments = 0
+    n_segments = n_pseudo = n_replaced = 0
     for kind in ("PictureSource", "PDFSource", "AudioSource", "VideoSource"):
         n = len(root.findall(f"{Q}Sources/{Q}{kind}"))
         if n:
@@ -154,12 +218,12 @@ def import_qdpx(uow: UnitOfWork, actor: Actor, path: str | Path, *, codebook_nam
         var = _variables(root, ts)
         case_name = case_of_source.get(guid)
         participant = visit = None
-        if case_name:
-            try:
-                participant = participant_for(session, actor, case_name)
-            except NotFound:
-                warnings.append(f"case '{case_name}' is not a participant of trial '{actor.trial_id}'; its source "
-                                f"'{ts.get('name')}' was imported without a participant")
+        given = assign.get(guid, assign.get(ts.get("name") or ""))
+        if case_name in matched:
+            participant = participant_for(session, actor, case_name)
+        elif given is not None and given != "practitioner":
+            participant = participant_for(session, actor, given)
+            case_name = given
         if participant is not None:
             qualitative_consent(session, participant)
             if var.get("visit"):
@@ -168,12 +232,34 @@ def import_qdpx(uow: UnitOfWork, actor: Actor, path: str | Path, *, codebook_nam
                 if visit is None:
                     warnings.append(f"visit '{var['visit']}' of {case_name} not found; '{ts.get('name')}' kept "
                                     "without a visit")
-        role = var.get("speaker_role") if var.get("speaker_role") in SPEAKER_ROLES else (
-            "carer" if participant is not None else "practitioner")
+        if participant is None:
+            role = "practitioner"  # assigned so by the user (a source with no participant is refused above)
+        else:
+            role = var.get("speaker_role") if var.get("speaker_role") in ("carer", "child") else "carer"
+        terms: dict[str, dict[str, str]] = {}
+        if participant is not None and use_identifier_record:
+            found, warning = _identifier_terms(session, participant, encryption_key)
+            if warning:
+                warnings.append(warning)
+            if found:
+                terms["identifier_record"] = found
+        if user_terms:
+            terms["user_list"] = user_terms
+        move: Callable[[int, bool], int] = lambda pos, _end: pos  # noqa: E731
+        pseudo = pseudonymise(text, terms) if terms else None
+        if pseudo is not None:
+            n_pseudo += 1
+            n_replaced += pseudo.total
+            if pseudo.total:
+                text, move = pseudo.text, shift_positions(pseudo.flags)
+        claimed = var.get("pseudonymised", "false").lower() in ("true", "1")
+        if claimed and pseudo is None:
+            warnings.append(f"'{ts.get('name')}' says it is pseudonymised; securebase did not check that, so it is "
+                            "marked not pseudonymised: import it again with pseudonymisation terms, or review it")
         t = Transcript(trial_id=actor.trial_id, participant_pk=participant.id if participant else None,
                        visit_pk=visit.id if visit else None, guid=guid, speaker_role=role,
                        title=(ts.get("name") or guid)[:200], text=text, source_format=var.get("source_format") or "qdpx",
-                       pseudonymised=var.get("pseudonymised", "false").lower() in ("true", "1"),
+                       pseudonymised=pseudo is not None,
                        created_by=user(ts.get("creatingUser")))
         created = parse_iso(ts.get("creationDateTime"))
         if created:
@@ -181,8 +267,15 @@ def import_qdpx(uow: UnitOfWork, actor: Actor, path: str | Path, *, codebook_nam
         session.add(t)
         session.flush()
         transcript_by_guid[guid] = t
+        if pseudo is not None and pseudo.total:
+            uow.log_event("pseudonymise", table_name="transcripts", record_id=str(t.id), trial_id=actor.trial_id,
+                          participant_id=participant.participant_id if participant else None,
+                          detail={**pseudo.to_dict(), "source": "qdpx import", "user_terms": len(user_terms)})
         for sel in ts.findall(f"{Q}PlainTextSelection"):
-            start, end = check_range(t, sel.get("startPosition"), sel.get("endPosition"))
+            raw_start, raw_end = sel.get("startPosition"), sel.get("endPosition")
+            if raw_start is not None and raw_end is not None and raw_start.isdigit() and raw_end.isdigit():
+                raw_start, raw_end = str(move(int(raw_start), False)), str(move(int(raw_end), True))
+            start, end = check_range(t, raw_start, raw_end)
             codings = sel.findall(f"{Q}Coding")
             for i, coding in enumerate(codings):
                 cg = _guid(coding.find(f"{Q}CodeRef").get("targetGUID"))
@@ -224,9 +317,10 @@ def import_qdpx(uow: UnitOfWork, actor: Actor, path: str | Path, *, codebook_nam
     session.flush()
     uow.log_event("import_qdpx", table_name="codebooks", record_id=str(cb.id), trial_id=actor.trial_id,
                   detail={"file": p.name, "codes": len(code_by_guid), "transcripts": len(transcript_by_guid),
-                          "segments": n_segments, "memos": n_memos, "warnings": len(warnings)})
+                          "segments": n_segments, "memos": n_memos, "warnings": len(warnings),
+                          "assigned": len(assign), "pseudonymised": n_pseudo, "replacements": n_replaced})
     return QdpxImport(cb.id, cb.name, cb.version, len(code_by_guid), len(transcript_by_guid), n_segments, n_memos,
-                      tuple(warnings))
+                      tuple(warnings), n_pseudo, n_replaced)
 
 
-__all__ = ["QdpxImport", "import_qdpx"]
+__all__ = ["QdpxImport", "import_qdpx", "shift_positions"]
