@@ -62,8 +62,8 @@ def _drop(handle: Any) -> None:
 
 def measure(url: str, n: int, reps: int, trials: int = 1) -> dict[str, list[float]]:
     from fastapi.testclient import TestClient
-    from scale_world import bulk_trial
 
+    from scale_world import bulk_trial
     from securebase.settings import Settings
     from securebase.store import open_store
     from securebase.trial.accounts import create_api_token

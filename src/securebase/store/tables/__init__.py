@@ -38,6 +38,7 @@ from securebase.store.tables.people import (
     Voucher,
 )
 from securebase.store.tables.qualitative import Code, Codebook, CodedSegment, Memo, Transcript
+from securebase.store.tables.randomisation_state import RandomisationState
 from securebase.store.tables.safety import (
     AdverseEvent,
     AdverseEventReport,
@@ -57,4 +58,5 @@ __all__ = [
     "UnblindingRequest", "User", "UserRole", "Visit", "Withdrawal", "utcnow",
     "AdverseEvent", "AdverseEventReport", "BlindingGuess", "ProtocolDeviation", "SafeguardingConcern",
     "SafeguardingFollowUp", "SafetyContact", "LoginThrottle", "TotpFactor", "WebSession", "EnteredInError", "UserContact",
+    "RandomisationState",
 ]
