@@ -17,6 +17,7 @@ import yaml
 from securebase.protocol import Protocol, load_protocol, protocol_from_yaml_text
 from securebase.store import Store, UnitOfWork
 from securebase.store.tables import Consent, Participant, ScreeningRecord, User
+from securebase.trial.consent import needs_la_consent
 from securebase.trial.roles import Actor, Role
 from securebase.trial.setup import create_trial, grant_role, hash_password
 
@@ -62,8 +63,22 @@ def admin(trial_id: str) -> Actor:
     return Actor("admin", trial_id, frozenset({Role.administrator}), None)
 
 
+def eligible_answers(proto: Protocol, age: float, values: dict[str, str] | None = None) -> dict[str, object]:
+    """Screening answers meeting every eligibility criterion of ``proto`` (randomisation re-checks them)."""
+    values = values or {}
+    out: dict[str, object] = {"age_years": age}
+    for c in proto.eligibility:
+        if c.kind == "in_set":
+            out[c.field] = values.get(c.field) or c.allowed[0]
+        elif c.kind == "any_in_set":
+            out[c.field] = [values.get("maltreatment_type") or c.allowed[0]]
+        elif c.kind == "boolean":
+            out[c.field] = c.expected
+    return out
+
+
 def enrol(uow: UnitOfWork, proto: Protocol, n: int, *, seed: int = 7, start: int = 1, ages: Sequence[float] | None = None,
-          consent: bool = True, assent: bool = True, eligible: bool = True, strata: bool = True,
+          consent: bool = True, assent: bool = True, la_consent: bool = True, eligible: bool = True, strata: bool = True,
           on: date = date(2026, 11, 2), answers: dict[str, object] | None = None) -> list[str]:
     """Enrol ``n`` synthetic participants ``PREFIX-0001``...; returns their trial IDs."""
     rng = np.random.default_rng(seed)
@@ -89,7 +104,7 @@ def enrol(uow: UnitOfWork, proto: Protocol, n: int, *, seed: int = 7, start: int
             p.maltreatment_type = None
         participants.append(p)
         screenings.append(ScreeningRecord(trial_id=proto.id, site_code=site, screening_number=f"S{num:05d}",
-                                          screened_on=on, answers={"age_years": age, **(answers or {})}, eligible=eligible,
+                                          screened_on=on, answers={**eligible_answers(proto, age, values), **(answers or {})}, eligible=eligible,
                                           ineligible_reasons="" if eligible else "Aged 5 to 17 at randomisation: age 4",
                                           approached=True, outcome="enrolled", screened_by="recruiter"))
         ids.append(pid)
@@ -108,6 +123,10 @@ def enrol(uow: UnitOfWork, proto: Protocol, n: int, *, seed: int = 7, start: int
         if assent:
             consents.append(Consent(trial_id=proto.id, screening_pk=s.id, participant_pk=p.id, kind="child_assent",
                                     form_version="1.0", signatory_role="child", given=True, signed_on=on,
+                                    recorded_by="recruiter"))
+        if la_consent and needs_la_consent(s.answers or {}):  # the local authority holds parental responsibility
+            consents.append(Consent(trial_id=proto.id, screening_pk=s.id, participant_pk=p.id, kind="la_consent",
+                                    form_version="1.0", signatory_role="local_authority", given=True, signed_on=on,
                                     recorded_by="recruiter"))
     uow.session.add_all(consents)
     uow.session.flush()
@@ -140,12 +159,14 @@ def bulk_enrol(uow: UnitOfWork, proto: Protocol, n: int, *, seed: int = 11, on: 
     pks = dict(s.execute(select(Participant.participant_id, Participant.id).where(Participant.trial_id == proto.id)).all())
     s.execute(insert(ScreeningRecord), [
         {"trial_id": proto.id, "site_code": r["site_code"], "screening_number": f"S{i + 1:05d}", "screened_on": on,
-         "answers": {}, "eligible": True, "ineligible_reasons": "", "approached": True, "outcome": "enrolled",
+         "answers": eligible_answers(proto, r["age_years"], r["strata"]), "eligible": True, "ineligible_reasons": "", "approached": True, "outcome": "enrolled",
          "participant_pk": pks[r["participant_id"]], "screened_by": "recruiter"} for i, r in enumerate(rows)])
     consents = []
     for r in rows:
         pk = pks[r["participant_id"]]
         kinds = ["carer_consent", "child_assent"]
+        if needs_la_consent(eligible_answers(proto, r["age_years"], r["strata"])):
+            kinds.append("la_consent")
         consents += [{"trial_id": proto.id, "participant_pk": pk, "screening_pk": None, "kind": k, "form_version": "1.0",
                       "signatory_role": "carer", "given": True, "signed_on": on, "recorded_by": "recruiter"} for k in kinds]
     s.execute(insert(Consent), consents)

@@ -15,6 +15,7 @@ from randomisation_checks import check_store
 from randomisation_fixtures import admin, bulk_enrol, make_trial, variant
 from sqlalchemy import func, select
 
+from securebase.protocol import load_protocol
 from securebase.store import open_store
 from securebase.store.tables import AuditRecord, Participant
 from securebase.trial.randomise import prepare_lists, randomise, trial_scheme
@@ -61,18 +62,10 @@ def _worker(url: str, trial_id: str, pids: list[str], start, out) -> None:  # ty
         out.put((results, retries))
 
 
-@pytest.mark.slow
-def test_2000_randomisations_from_16_processes(store_url: str) -> None:
-    proto = variant(method="permuted_blocks", block_sizes=[2, 4, 6])
-    store = open_store(store_url, migrate=False)
-    make_trial(store, proto)
-    with store.unit_of_work(actor="test-setup") as uow:
-        ids = bulk_enrol(uow, proto, N)
-        uow.commit()
-    with store.unit_of_work(actor="admin") as uow:
-        prepare_lists(uow, admin(proto.id))
-        uow.commit()
-    store.dispose()
+def _randomise_concurrently(store_url: str, proto, ids: list[str]) -> tuple[list[tuple], int, float]:  # type: ignore[no-untyped-def]
+    """Randomise ``ids`` from PROCS processes at once (a few asked for by two processes); checks that no
+    request is lost and no participant gets two allocations; returns (results, retries, seconds)."""
+    n = len(ids)
 
     chunks = [ids[i::PROCS] for i in range(PROCS)]
     for i in range(PROCS):  # a few participants asked for by two processes at about the same time
@@ -96,7 +89,7 @@ def test_2000_randomisations_from_16_processes(store_url: str) -> None:
 
     errors = [r for r in results if r[1] == "ERROR"]
     assert not errors, errors[:3]
-    assert len(results) == N + PROCS * DUPLICATES  # no lost request
+    assert len(results) == n + PROCS * DUPLICATES  # no lost request
     by_pid: dict[str, set[tuple[str, int]]] = {}
     fresh: dict[str, int] = {}
     for pid, arm, seq, newly in results:
@@ -104,7 +97,23 @@ def test_2000_randomisations_from_16_processes(store_url: str) -> None:
         fresh[pid] = fresh.get(pid, 0) + int(newly)
     assert set(by_pid) == set(ids)
     assert all(len(v) == 1 for v in by_pid.values()), "asking twice gave two different allocations"
-    assert all(n == 1 for n in fresh.values()), "a participant was newly allocated twice"
+    assert all(k == 1 for k in fresh.values()), "a participant was newly allocated twice"
+    return results, retries, elapsed
+
+
+@pytest.mark.slow
+def test_2000_randomisations_from_16_processes(store_url: str) -> None:
+    proto = variant(method="permuted_blocks", block_sizes=[2, 4, 6])
+    store = open_store(store_url, migrate=False)
+    make_trial(store, proto)
+    with store.unit_of_work(actor="test-setup") as uow:
+        ids = bulk_enrol(uow, proto, N)
+        uow.commit()
+    with store.unit_of_work(actor="admin") as uow:
+        prepare_lists(uow, admin(proto.id))
+        uow.commit()
+    store.dispose()
+    _, retries, elapsed = _randomise_concurrently(store_url, proto, ids)
 
     store = open_store(store_url, migrate=False)
     with store.read() as session:
@@ -116,3 +125,32 @@ def test_2000_randomisations_from_16_processes(store_url: str) -> None:
         assert extended > summary["strata"]  # lists were extended during the run (beyond version 1)
     store.dispose()
     print(f"{N} randomisations from {PROCS} processes in {elapsed:.1f} s ({N / elapsed:.0f}/s), {retries} lock-timeout retries")
+
+
+@pytest.mark.slow
+def test_200_minimisation_randomisations_from_16_processes(store_url: str) -> None:
+    """Minimisation (the built-in ng26-care) under concurrency: sequence numbers 1..200 without gap or
+    duplicate, and the incrementally kept marginal totals equal a recount of the allocations."""
+    from securebase.store.tables import RandomisationState
+    from securebase.trial.randomise import _minimisation_counts
+
+    proto = load_protocol("ng26-care")
+    store = open_store(store_url, migrate=False)
+    make_trial(store, proto)
+    with store.unit_of_work(actor="test-setup") as uow:
+        ids = bulk_enrol(uow, proto, 200)
+        uow.commit()
+    store.dispose()
+    results, _, _ = _randomise_concurrently(store_url, proto, ids)
+    assert sorted({seq for _, _, seq, _ in results}) == list(range(1, 201))
+
+    store = open_store(store_url, migrate=False)
+    with store.unit_of_work(actor="admin", write=False) as uow:
+        summary = check_store(uow.session, proto.id)
+        assert summary["allocations"] == 200
+        _, scheme = trial_scheme(uow, uow.trial(proto.id))
+        state = uow.session.get(RandomisationState, proto.id)
+        assert state is not None and state.allocations == 200
+        assert state.counts == _minimisation_counts(uow, proto.id, scheme)
+        assert sum(sum(k) for k in state.counts["age_band"].values()) == 200
+    store.dispose()

@@ -87,7 +87,7 @@ def test_refusal_names_everything_missing(store) -> None:  # type: ignore[no-unt
         no_assent = enrol(uow, proto, 1, start=2, assent=False, ages=[9])[0]
         young = enrol(uow, proto, 1, start=3, assent=False, ages=[6])[0]
         ok = enrol(uow, proto, 1, start=6, ages=[6])[0]
-        fostered = enrol(uow, proto, 1, start=7, ages=[12], answers={"care_status": "foster"})[0]
+        fostered = enrol(uow, proto, 1, start=7, ages=[12], answers={"care_status": "foster"}, la_consent=False)[0]
         ineligible = enrol(uow, proto, 1, start=4, eligible=False, ages=[8])[0]
         no_strata = enrol(uow, proto, 1, start=5, strata=False, ages=[8])[0]
         uow.commit()

@@ -27,6 +27,7 @@ from securebase.store.tables import (
     Visit,
 )
 from securebase.trial import access, queries
+from securebase.trial.paging import Paging
 from securebase.trial.roles import Actor
 
 PARTICIPANT_FIELDS = {"sex": "Sex", "care_status": "Care status", "maltreatment_type": "Maltreatment type",
@@ -189,11 +190,13 @@ __all__ = ["Participant", "age", "item_queries", "item_target", "notify", "open_
            "recipients", "set_email", "targets"]
 
 
-def listing(session: Session, actor: Actor) -> list[dict[str, Any]]:
-    """Every query the actor may see, with what it is about in words and the age of open ones."""
+def listing(session: Session, actor: Actor, *, status: str | None = None,
+            page: Paging | None = None) -> list[dict[str, Any]]:
+    """The queries the actor may see (a page of them with ``page``), with what each is about in words and the
+    age of open ones."""
     protocol = access.protocol_of(session, actor.trial_id)
     out = []
-    for q in queries.list_queries(session, actor):
+    for q in queries.list_queries(session, actor, status=status, page=page):
         dq = session.get(DataQuery, q["id"])
         out.append(q | {"about": describe(session, protocol, dq),
                         "age": age(dq.raised_at) if q["status"] != "closed" else ""})

@@ -154,12 +154,15 @@ def trial_home(trial_id: str, user: User) -> Response:
 
 # -- participants ---------------------------------------------------------------------------------------
 @router.get("/trials/{trial_id}/participants")
-def participants(request: Request, trial_id: str, user: User) -> HTMLResponse:
-    rows = read(request, user, trial_id, enrol.list_participants)
+def participants(request: Request, trial_id: str, user: User, site: str | None = None) -> HTMLResponse:
+    from securebase.web.pager import pager, paging_of
+
+    pg = paging_of(request)
+    rows = read(request, user, trial_id, lambda s, a: enrol.list_participants(s, a, site_code=site or None, page=pg))
     table = {"columns": ["participant", "site", "status", "enrolled", "age band"],
              "rows": [[link(f"/trials/{trial_id}/participants/{r['participant_id']}", r["participant_id"]), r["site"],
                        r["status"], r["enrolled_on"], r["age_band"]] for r in rows], "empty": "No participant yet."}
-    return page(request, "Participants", [{"table": table}], trial_id=trial_id)
+    return page(request, "Participants", [{"table": table}, pager(request, pg, what="participants")], trial_id=trial_id)
 
 
 def _randomise_page(request: Request, user: str, trial_id: str, pid: str, *, error: str = "",

@@ -11,6 +11,7 @@ from securebase.errors import ConflictError, InputError
 from securebase.trial import dashboard, events, queries, visits
 from securebase.web.deps import read, write
 from securebase.web.pagekit import Form, User, num, see_other
+from securebase.web.pager import pager, paging_of
 from securebase.web.render import field, form, link, page
 
 router = APIRouter(include_in_schema=False)
@@ -26,39 +27,45 @@ def _visit_rows(trial_id: str, rows: list[dict[str, Any]]) -> list[list[Any]]:
 @router.get("/trials/{trial_id}/visits")
 def visits_get(request: Request, trial_id: str, user: User, mine: bool = False) -> HTMLResponse:
     who = user if mine else None
-    up = read(request, user, trial_id, lambda s, a: visits.upcoming_visits(s, a, assessor=who))
-    over = read(request, user, trial_id, lambda s, a: visits.overdue_visits(s, a, assessor=who))
+    up_page, over_page = paging_of(request, "upcoming_cursor"), paging_of(request, "overdue_cursor")
+    up = read(request, user, trial_id, lambda s, a: visits.upcoming_visits(s, a, assessor=who, page=up_page))
+    over = read(request, user, trial_id, lambda s, a: visits.overdue_visits(s, a, assessor=who, page=over_page))
     cols = ["visit", "site", "due", "window", "assessor", "days overdue"]
     return page(request, "Visits", [
         {"heading": "Overdue", "id": "overdue", "table": {"columns": cols, "rows": _visit_rows(trial_id, over),
                                                           "empty": "No overdue visit."}},
+        pager(request, over_page, "overdue_cursor", "overdue visits"),
         {"heading": "Upcoming (next 60 days)", "id": "upcoming", "table": {
             "columns": cols, "rows": _visit_rows(trial_id, up), "empty": "No visit due soon."}},
+        pager(request, up_page, "upcoming_cursor", "upcoming visits"),
         {"links": [link(f"/trials/{trial_id}/visits?mine=true", "Only mine")]}], trial_id=trial_id)
 
 
 @router.get("/trials/{trial_id}/events")
-def events_get(request: Request, trial_id: str, user: User) -> HTMLResponse:
-    rows = read(request, user, trial_id, events.list_events)
+def events_get(request: Request, trial_id: str, user: User, type: str | None = None) -> HTMLResponse:  # noqa: A002
+    pg = paging_of(request)
+    rows = read(request, user, trial_id, lambda s, a: events.list_events(s, a, event_type=type or None, page=pg))
     return page(request, "Events", [{"table": {"columns": ["date", "participant", "type", "seriousness", "relatedness",
                                                            "expectedness", "details"], "rows": [
         [e["occurred_on"], link(f"/trials/{trial_id}/participants/{e['participant_id']}", e["participant_id"]),
          e["event_type"], e["seriousness"], e["relatedness"], e["expectedness"],
-         ", ".join(f"{k}: {v}" for k, v in e["details"].items())] for e in rows], "empty": "No event."}}],
-        trial_id=trial_id)
+         ", ".join(f"{k}: {v}" for k, v in e["details"].items())] for e in rows], "empty": "No event."}},
+        pager(request, pg, what="events")], trial_id=trial_id)
 
 
 def queries_page(request: Request, user: str, trial_id: str, *, error: str = "", status: int = 200) -> HTMLResponse:
     from securebase.trial import field_queries
 
+    pg = paging_of(request)
+    wanted = request.query_params.get("status") or None
     rows = [[link(f"/trials/{trial_id}/queries/{q['id']}", f"Query {q['id']}"),
              link(f"/trials/{trial_id}/participants/{q['participant_id']}", q["participant_id"]), q["about"],
              q["question"], q["status"], q["age"], q["answer"]]
-            for q in read(request, user, trial_id, field_queries.listing)]
+            for q in read(request, user, trial_id, lambda s, a: field_queries.listing(s, a, status=wanted, page=pg))]
     sections: list[dict[str, Any]] = [{"heading": "Data queries", "text": [
         "Raise a query beside the item on a form, or from the participant page."], "table": {
         "columns": ["query", "participant", "about", "question", "status", "open for", "answer"],
-        "rows": rows, "empty": "No data query."}}]
+        "rows": rows, "empty": "No data query."}}, pager(request, pg, what="queries")]
     return page(request, "Queries", sections, trial_id=trial_id, error=error, status=status)
 
 

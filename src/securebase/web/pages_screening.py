@@ -101,12 +101,18 @@ def _context(request: Request, user: str, trial_id: str) -> tuple[Protocol, list
 def screening_page(request: Request, user: str, trial_id: str, *, values: dict[str, list[str]] | None = None,
                    errors: dict[str, str] | None = None, error: str = "", status: int = 200) -> HTMLResponse:
     protocol, sites, can = _context(request, user, trial_id)
-    rows = read(request, user, trial_id, screening.list_screening)
+    from securebase.web.pager import pager, paging_of
+
+    pg = paging_of(request)
+    site, outcome = request.query_params.get("site") or None, request.query_params.get("outcome") or None
+    rows = read(request, user, trial_id, lambda s, a: screening.list_screening(s, a, site_code=site, outcome=outcome,
+                                                                               page=pg))
     table = {"columns": ["number", "site", "screened", "eligible", "outcome", "reasons"],
              "rows": [[link(f"/trials/{trial_id}/screening/{r['screening_number']}", r["screening_number"]), r["site"],
                        r["screened_on"], "yes" if r["eligible"] else "no", nice(r["outcome"]), r["ineligible_reasons"]]
                       for r in rows], "empty": "No child screened yet."}
-    sections: list[dict[str, Any]] = [{"heading": "Screening log", "table": table}]
+    sections: list[dict[str, Any]] = [{"heading": "Screening log", "table": table},
+                                      pager(request, pg, what="children screened")]
     if can:
         fields = set_errors(_fields(protocol, sites, values or {}), errors or {})
         sections.insert(0, {"heading": "Screen a child", "text": [

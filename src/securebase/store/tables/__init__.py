@@ -39,6 +39,7 @@ from securebase.store.tables.people import (
     Voucher,
 )
 from securebase.store.tables.qualitative import Code, Codebook, CodedSegment, Memo, Transcript
+from securebase.store.tables.randomisation_state import RandomisationState
 from securebase.store.tables.safety import (
     AdverseEvent,
     AdverseEventReport,
@@ -59,4 +60,5 @@ __all__ = [
     "AdverseEvent", "AdverseEventReport", "BlindingGuess", "ProtocolDeviation", "SafeguardingConcern",
     "SafeguardingFollowUp", "SafetyContact", "LoginThrottle", "TotpFactor", "WebSession", "EnteredInError", "UserContact",
     "LinkageConsent", "LinkageExtract", "LinkageIdentifier", "LinkedRecord",
+    "RandomisationState",
 ]
