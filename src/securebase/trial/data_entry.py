@@ -110,7 +110,7 @@ def instruments_for_visit(session: Session, actor: Actor, participant_id: str, v
             inst = load_instrument(a.instrument)
         except NotFound:
             continue
-        if not age_allows(inst, _age_at(p, v.due_on)):
+        if not age_allows(inst, _age_at(p, min(access.today(), v.window_closes))):  # the date the form checks
             out.append({"instrument": a.instrument, "label": inst.title, "respondent": a.respondent.value,
                         "optional": a.optional, "state": "not for this age", "second_entry": False,
                         "items": len(inst.items)})

@@ -222,10 +222,12 @@ def visit_page(request: Request, user: str, trial_id: str, pid: str, visit_id: s
             if not a.has(*access.DATA_ENTRY_ROLES):
                 return False
             return not (a.roles <= {access.Role.coder} and respondent != "blinded_coder")
-        rows = [[link(f"{base}/forms/{i['instrument']}", i["label"]) if may_enter(i["respondent"]) else i["label"],
+        def enterable(i: dict[str, Any]) -> bool:  # no form link for a questionnaire not used at the child's age
+            return may_enter(i["respondent"]) and i["state"] != "not for this age"
+        rows = [[link(f"{base}/forms/{i['instrument']}", i["label"]) if enterable(i) else i["label"],
                  nice(i["respondent"]), "optional" if i["optional"] else "required", i["state"],
                  link(f"{base}/forms/{i['instrument']}?entry=2", f"second entry of {i['label']}")
-                 if may_enter(i["respondent"]) else ""] for i in insts]
+                 if enterable(i) else ""] for i in insts]
         sections: list[dict[str, Any]] = [
             {"heading": "Visit", "dl": [("Participant", pid), ("Due", d["due_on"]),
                                         ("Window", f"{d['window_opens']} to {d['window_closes']}"),
