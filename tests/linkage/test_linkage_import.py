@@ -147,3 +147,23 @@ def test_school_records_give_attendance_and_attainment(store) -> None:  # type: 
     bad = school_csv(kids).replace(b",240,", b",340,")
     with pytest.raises(link.ExtractRefused, match="SB-SCH-3"):
         _import(store, dm, "school", {"school.csv": bad}, period_start=days_ago(429))
+
+
+def test_a_locked_trial_refuses_every_linkage_write(store) -> None:  # type: ignore[no-untyped-def]
+    from securebase.errors import TrialLocked
+    from securebase.trial.lock import lock_trial
+
+    pids, kids, dm = _setup(store, n=1)
+    with store.unit_of_work(actor="mdm") as uow:
+        lock_trial(uow, dm, "final analysis")
+        uow.commit()
+    before = _count(store, LinkageExtract)
+    kids[0].referrals = [{"referral": days_ago(100)}]
+    with pytest.raises(TrialLocked):
+        _import(store, dm, "cin", {"cin.xml": cin_xml(kids, la_number="201", year=2026, reference_date=days_ago(3))})
+    with store.unit_of_work(actor="mdm") as uow, pytest.raises(TrialLocked):
+        link.record_linkage_consent(uow, dm, pids[0], basis="consent", reference="form 1.1",
+                                    sources=["cin"], given_on=days_ago(5))
+    with store.unit_of_work(actor="mdm") as uow, pytest.raises(TrialLocked):
+        link.register_identifiers(uow, dm, pids[0], key=KEY, la_child_id="LA01C0099", upn=kids[0].upn)
+    assert _count(store, LinkageExtract) == before

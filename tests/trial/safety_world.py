@@ -18,7 +18,14 @@ SAFETY_USERS = {"dsl": ("safeguarding_lead", None), "ci": ("chief_investigator",
 
 
 def safety_world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    from conftest import _drop_pg_db, _new_pg_db
+    import importlib.util
+    from pathlib import Path
+
+    # the top-level tests/conftest.py by path: a bare ``import conftest`` may find another folder's conftest
+    spec = importlib.util.spec_from_file_location("sb_root_conftest", Path(__file__).parents[1] / "conftest.py")
+    root = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(root)  # type: ignore[union-attr]
+    _drop_pg_db, _new_pg_db = root._drop_pg_db, root._new_pg_db
 
     cleanup = []
     if request.param == "sqlite":
