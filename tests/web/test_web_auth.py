@@ -152,7 +152,7 @@ def test_deactivation_ends_open_sessions_and_tokens(world) -> None:  # type: ign
 
 # -- item 4: throttling, one answer, tokens --------------------------------------------------------------------
 def _message(html: str) -> str:
-    m = re.search(r'id="page-error">([^<]*)<', html)
+    m = re.search(r'id="page-error"[^>]*>([^<]*)<', html)
     return m.group(1) if m else ""
 
 

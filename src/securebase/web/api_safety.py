@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from securebase.notify import mailer_from_settings
 from securebase.trial.safety import adverse, blinding, concerns, deviations
@@ -22,7 +22,17 @@ Text = Annotated[str, Field(max_length=10000)]
 
 
 class Body(BaseModel):
+    """As the main API's bodies: unknown fields refused; nesting, size and characters bounded first."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bounded(cls, data: Any) -> Any:
+        from securebase.trial.bounds import check_json
+
+        check_json(data, "body", max_depth=8, max_items=5000, max_string=20_000, max_bytes=500_000)
+        return data
 
 
 class ConcernIn(Body):
