@@ -79,6 +79,12 @@ def _children(session: Any, trial_id: str, rng: random.Random, today: date) -> t
                 last.reason = "CARPL" if kind == "planned" else rng.choice(UNPLANNED_REASONS)
                 eps.append(Episode(d, "P", place="U4" if last.place == "U1" else "U1"))
             else:
+                if kind == "adoption_order" and (d - last.decom).days >= 4:
+                    # DfE rule 390: an adoption ends a placement for adoption (A5, under a placement order E1)
+                    mid = last.decom + timedelta(days=(d - last.decom).days // 2)
+                    last.dec, last.rec, last.reason = mid, "X1", "CARPL"
+                    last = Episode(mid, "T", ls="E1", place="A5")
+                    eps.append(last)
                 last.dec, last.rec = d, "E11" if kind == "adoption_order" else "E4A"
                 break
         c.episodes = eps
@@ -121,6 +127,7 @@ def run_linkage_demo(store: Any, trial_id: str, out: Path, *, seed: int = 1, con
                                             sources=["ssda903", "cin", "school"], given_on=given)
         uow.commit()
     results: list[link.ImportResult] = []
+    refusals: list[str] = []  # extracts the DfE validator refused (the synthetic generator still breaks a few rules)
     errors = 0
     for site, kids in sorted(by_site.items()):
         la = LA_CODES.get(site, "E06000001")
@@ -131,7 +138,10 @@ def run_linkage_demo(store: Any, trial_id: str, out: Path, *, seed: int = 1, con
             tag = f"{site}_{ys.year}-{(ys.year + 1) % 100:02d}"
             for name, data in files.items():
                 (folder / f"ssda903_{tag}_{name}").write_bytes(data)
-            results.append(_import(store, dm, user, "ssda903", files, site, ys, end, key, la))
+            try:
+                results.append(_import(store, dm, user, "ssda903", files, site, ys, end, key, la))
+            except link.ExtractRefused as refused:  # the validator at work: the extract is refused whole
+                refusals.append(f"{site} {ys.year}: {refused}")
         cin = cin_xml(kids, la_number=str(200 + int(site[-2:])), year=today.year, reference_date=today - timedelta(days=1))
         (folder / f"cin_{site}.xml").write_bytes(cin)
         results.append(_import(store, dm, user, "cin", {"cin.xml": cin}, site, first - timedelta(days=60),
@@ -147,11 +157,14 @@ def run_linkage_demo(store: Any, trial_id: str, out: Path, *, seed: int = 1, con
                                                                     if r.source == "ssda903"), None),
                "ssda903_rules_run": max((len(r.validation.rules_run) for r in results if r.source == "ssda903"), default=0),
                "errors": errors, "records_linked": sum(r.records_linked for r in results), "rates": rates,
+               "refused": refusals,
                "folder": str(folder)}
     if console is not None:
         console.print(f"Linkage: {len(results)} extracts (SSDA903 by collection year, CIN census, school records) in "
                       f"{folder}; {summary['ssda903_validator']}: {summary['ssda903_rules_run']} rules run, "
                       f"{errors} errors; {summary['records_linked']} records linked")
+        for r in refusals:
+            console.print(f"[yellow]Refused by the DfE validator, not imported:[/yellow] {r}", soft_wrap=True)
         console.print(render(rates), soft_wrap=True)
     return summary
 

@@ -110,7 +110,10 @@ def run_people_demo(store: Store, trial_id: str, out: Path, *, seed: int = 20, c
     with store.unit_of_work(actor=rec.username) as uow:
         sent = invitations.send_invitations(uow, rec, ch, on=today)
         uow.commit()
-    app = create_app(settings or Settings(database_url=store.url, encryption_key=key), store=store,
+    from securebase.demo_security import demo_secret
+
+    app = create_app(settings or Settings(database_url=store.url, encryption_key=key,
+                                          secret_file=str(demo_secret(out))), store=store,
                      secure_cookies=False)
     client = TestClient(app, client=("192.0.2.10", 50000))
     submitted = 0
