@@ -64,12 +64,15 @@ def test_demo_store_verifies_and_reconciles(demo_output: dict[str, Path]) -> Non
     from sqlalchemy import text
 
     from securebase.store import open_store, verify_chain
+    from securebase.store.audit_key import seal_for
 
-    st = open_store(f"sqlite:///{demo_output['db']}")
+    url = f"sqlite:///{demo_output['db']}"
+    st = open_store(url, seal=seal_for(url))  # the demo's chain is keyed (demo.db.audit-key beside it)
     with st.read() as s:
         assert verify_chain(s).records > 1000
     with st.engine.connect() as c:
-        assert c.execute(text("SELECT count(*) FROM allocations")).scalar_one() == 36
+        # 36 in the report; the questionnaires-by-link step then enrols three more children after the report
+        assert c.execute(text("SELECT count(*) FROM allocations")).scalar_one() == 36 + 3
         html = demo_output["html"].read_text()
         assert "Randomised (n = 36)" in html
         # every follow-up record is dated from the child's own randomisation
@@ -78,7 +81,7 @@ def test_demo_store_verifies_and_reconciles(demo_output: dict[str, Path]) -> Non
             "WHERE v.visit_id != 'baseline' AND v.completed_on IS NOT NULL AND v.completed_on < a.allocated_on"
         )).scalar_one()
         assert early == 0
-        assessed = c.execute(text("SELECT count(*) FROM screening")).scalar_one()
+        assessed = c.execute(text("SELECT count(*) FROM screening")).scalar_one() - 3  # three screened after the report
         assert f"Assessed for eligibility (n = {assessed})" in html
     st.dispose()
 
@@ -100,7 +103,8 @@ def test_demo_raises_a_concern_and_reports_harms(demo_output: dict[str, Path]) -
     from securebase.store.tables import AdverseEvent, BlindingGuess, SafeguardingConcern
 
     out = demo_output["html"].parent
-    mails = [json.loads(p.read_text()) for p in sorted((out / "outbox" / "mail").glob("*.json"))]
+    mails = [m for m in (json.loads(p.read_text()) for p in sorted((out / "outbox" / "mail").glob("*.json")))
+             if m["subject"].startswith("Safeguarding")]  # the outbox also holds the questionnaire invitations
     assert len(mails) == 1 and mails[0]["to"] == ["dsl@trial.example.org"]
     assert mails[0]["subject"].startswith("Safeguarding concern SG-0001")
     store = open_store(f"sqlite:///{demo_output['db']}", migrate=False)
